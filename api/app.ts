@@ -1,0 +1,207 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { context as otelContext, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ZodError } from 'zod';
+import { DependencyUnavailableError, isConnectionError } from '../platform/errors';
+import { catalogImportRoutes, catalogImportsPath, importContentTypes } from './catalog/imports';
+import { productRoutes } from './catalog/products';
+import type { AppDeps, AppEnv } from './deps';
+import { healthRoutes } from './health';
+import { routeOf } from './route';
+import { createHttpMetrics } from './metrics';
+import { fieldPath, HttpProblem, problem, problems, type FieldError } from './problem';
+
+const bodyTargets = new Set(['json', 'form']);
+
+/** Zod issues → the fields the caller got wrong, including unknown keys named one by one. */
+export function fieldErrors(error: ZodError, target: string): FieldError[] {
+  const where: FieldError['in'] = bodyTargets.has(target) ? 'body' : target === 'param' ? 'path' : target === 'header' ? 'header' : 'query';
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ in: where, field: fieldPath([...issue.path, key]), message: 'unknown field' }))
+      : [{ in: where, field: fieldPath(issue.path), message: issue.message }],
+  );
+}
+
+/** Bodies are JSON unless a path says otherwise; anything else is refused before it is parsed. */
+function requireContentType(overrides: Record<string, string[]>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!['POST', 'PUT', 'PATCH'].includes(c.req.method)) return next();
+    const accepted = overrides[c.req.path] ?? ['application/json'];
+    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!accepted.includes(type)) {
+      return problem(c, {
+        status: 415,
+        slug: 'unsupported-media-type',
+        title: 'Unsupported Media Type',
+        detail: `Content-Type must be ${accepted.join(' or ')}`,
+        errors: [{ in: 'header', field: 'content-type', message: `expected ${accepted.join(' or ')}, got ${type || 'nothing'}` }],
+        headers: { 'Accept-Post': accepted.join(', ') },
+      });
+    }
+    return next();
+  };
+}
+
+/** One span per request, continuing the caller's trace (`traceparent`), named after the matched route. */
+function tracing(): MiddlewareHandler<AppEnv> {
+  const tracer = trace.getTracer('comptoir-api');
+  return async (c, next) => {
+    const parent = propagation.extract(ROOT_CONTEXT, Object.fromEntries(c.req.raw.headers));
+    const span = tracer.startSpan(`${c.req.method} ${c.req.path}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': c.req.method, 'url.path': c.req.path } }, parent);
+    await otelContext.with(trace.setSpan(parent, span), async () => {
+      try {
+        await next();
+      } finally {
+        const route = routeOf(c);
+        span.updateName(`${c.req.method} ${route}`);
+        span.setAttributes({ 'http.route': route, 'http.response.status_code': c.res.status, 'comptoir.request_id': c.get('requestId') });
+        if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
+    });
+  };
+}
+
+function requestLogging(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    const { logger } = c.get('deps');
+    const status = c.res.status;
+    const line = { requestId: c.get('requestId'), method: c.req.method, route: routeOf(c), path: c.req.path, status, durationMs: Math.round((performance.now() - started) * 10) / 10 };
+    if (status >= 500) logger.error(line, 'request failed');
+    else logger.info(line, 'request');
+  };
+}
+
+export function createApp(deps: AppDeps) {
+  const metrics = createHttpMetrics(deps.metricsRegistry);
+
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const errors = fieldErrors(result.error, result.target);
+        return problem(c, problems.validation(errors, bodyTargets.has(result.target) ? 422 : 400));
+      }
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  app.use('*', requestId({ headerName: 'X-Request-Id' }));
+  app.use('*', tracing());
+  app.use('*', requestLogging());
+  app.use('*', metrics.middleware);
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
+  app.use('*', methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, allowed) =>
+      problem(c, {
+        status: 405,
+        slug: 'method-not-allowed',
+        title: 'Method Not Allowed',
+        detail: `${c.req.method} is not allowed here; use ${allowed.join(', ')}`,
+        headers: { Allow: allowed.join(', ') },
+      }),
+  }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.BODY_LIMIT_BYTES,
+      onError: (c) =>
+        problem(c, {
+          status: 413,
+          slug: 'payload-too-large',
+          title: 'Payload Too Large',
+          detail: `The request body exceeds ${deps.config.BODY_LIMIT_BYTES} bytes`,
+        }),
+    }),
+  );
+
+  app.use('/v1/*', requireContentType({ [catalogImportsPath]: importContentTypes }));
+
+  healthRoutes(app, metrics.registry);
+  productRoutes(app);
+  catalogImportRoutes(app);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Comptoir API',
+      version: '1.0.0',
+      description: 'Shopper, admin and partner API of Comptoir. Errors are application/problem+json (RFC 9457).',
+    },
+    servers: [{ url: deps.config.PUBLIC_URL ?? `http://localhost:${deps.config.API_PORT}` }],
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The admin token (ADMIN_TOKEN); replaced by staff accounts with roles in a later release.',
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+
+  app.notFound((c) => problem(c, problems.notFound(`No route for ${c.req.method} ${c.req.path}`)));
+
+  app.onError((error, c) => {
+    if (error instanceof HttpProblem) return problem(c, error.init);
+    if (error instanceof HTTPException) {
+      const status = error.status as ContentfulStatusCode;
+      const malformed = status === 400 && /json/i.test(error.message);
+      return problem(c, {
+        status,
+        slug: malformed ? 'malformed-json' : 'http-error',
+        title: malformed ? 'Malformed JSON' : error.message || 'Request rejected',
+        detail: malformed ? 'The request body is not valid JSON' : error.message,
+        ...(malformed ? { errors: [{ in: 'body', field: '', message: 'not valid JSON' }] } : {}),
+      });
+    }
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      return problem(c, { status: 409, slug: 'conflict', title: 'Conflict', detail: 'This operation is already running' });
+    }
+    const dependency = dependencyOf(error);
+    if (dependency) {
+      deps.logger.warn({ requestId: c.get('requestId'), dependency, err: { message: (error as Error).message } }, 'dependency unavailable');
+      return problem(c, problems.unavailable(dependency));
+    }
+    deps.logger.error({ requestId: c.get('requestId'), err: error }, 'unhandled error');
+    return problem(c, {
+      status: 500,
+      slug: 'internal',
+      title: 'Internal Server Error',
+      detail: 'Something went wrong on our side; quote the request id when reporting it',
+    });
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+/** Which dependency an infrastructure error came from, or undefined when it is a genuine bug. */
+function dependencyOf(error: unknown): string | undefined {
+  if (error instanceof DependencyUnavailableError) return error.dependency;
+  const name = (error as { constructor?: { name?: string } })?.constructor?.name ?? '';
+  const grpcCode = (error as { code?: unknown }).code;
+  // Temporal's client reports an unreachable server as a gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4).
+  if (name === 'ServiceError' || (typeof grpcCode === 'number' && (grpcCode === 14 || grpcCode === 4))) return 'temporal';
+  if ((error as { cause?: { code?: unknown } })?.cause && typeof (error as { cause: { code?: unknown } }).cause.code === 'number') {
+    const code = (error as { cause: { code: number } }).cause.code;
+    if (code === 14 || code === 4) return 'temporal';
+  }
+  if (isConnectionError(error)) {
+    const text = `${name} ${(error as Error)?.message ?? ''}`;
+    return /redis|ioredis|stream isn't writeable|enableOfflineQueue|MaxRetriesPerRequest/i.test(text) ? 'redis' : 'postgres';
+  }
+  return undefined;
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Secrets the platform needs. In development they are generated once under `.data/`; in production they must be given. */
+const secretNames = ['ADMIN_TOKEN', 'PII_ENCRYPTION_KEY', 'WEBHOOK_SIGNING_SECRET'] as const;
+type SecretName = (typeof secretNames)[number];
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/comptoir'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('comptoir:'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('comptoir'),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TASK_QUEUE_PREFIX: z.string().default(''),
+  MEILI_HOST: z.url().optional(),
+  MEILI_API_KEY: z.string().optional(),
+  API_HOST: z.string().default('0.0.0.0'),
+  API_PORT: port.default(3000),
+  PUBLIC_URL: z.url().optional(),
+  WORKER_METRICS_PORT: port.default(9464),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().default('comptoir'),
+  DATA_DIR: z.string().default(join(projectRoot, '.data')),
+  ADMIN_TOKEN: z.string().min(24).optional(),
+  PII_ENCRYPTION_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 32 bytes as 64 hex characters').optional(),
+  WEBHOOK_SIGNING_SECRET: z.string().min(32).optional(),
+});
+
+export type Config = Omit<z.infer<typeof envSchema>, SecretName> & Record<SecretName, string> & {
+  taskQueues: { catalog: string };
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function generateSecret(name: SecretName): string {
+  return name === 'PII_ENCRYPTION_KEY' ? randomBytes(32).toString('hex') : randomBytes(32).toString('base64url');
+}
+
+/** Development secrets live in `.data/secrets.json` (git-ignored), created on first run and reused afterwards. */
+function developmentSecrets(dataDir: string): Record<SecretName, string> {
+  const file = join(dataDir, 'secrets.json');
+  const stored: Partial<Record<SecretName, string>> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  let changed = false;
+  for (const name of secretNames) {
+    if (!stored[name]) {
+      stored[name] = generateSecret(name);
+      changed = true;
+    }
+  }
+  if (changed) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+  }
+  return stored as Record<SecretName, string>;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const values = parsed.data;
+  const missing = secretNames.filter((name) => !values[name]);
+  let secrets: Partial<Record<SecretName, string>> = {};
+  if (missing.length > 0) {
+    if (values.NODE_ENV === 'production') {
+      throw new ConfigError(
+        `Missing secrets in production: ${missing.join(', ')}. Set them in the environment (generate each with \`openssl rand -hex 32\`).`,
+      );
+    }
+    secrets = developmentSecrets(values.DATA_DIR);
+  }
+  const resolved = { ...values } as Record<string, unknown>;
+  for (const name of secretNames) resolved[name] = values[name] ?? secrets[name];
+  const prefix = values.TASK_QUEUE_PREFIX;
+  return { ...(resolved as Omit<Config, 'taskQueues'>), taskQueues: { catalog: `${prefix}catalog` } };
+}
+
+/** Names whose values must never be printed. */
+export const secretConfigKeys: readonly string[] = secretNames;

@@ -1,0 +1,44 @@
+import { trace } from '@opentelemetry/api';
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Anything that could carry a credential or card data is censored before a log line is written. */
+export const redactedPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.cardNumber',
+  '*.cvc',
+  '*.paymentToken',
+  'ADMIN_TOKEN',
+  'PII_ENCRYPTION_KEY',
+  'WEBHOOK_SIGNING_SECRET',
+  'config.ADMIN_TOKEN',
+  'config.PII_ENCRYPTION_KEY',
+  'config.WEBHOOK_SIGNING_SECRET',
+];
+
+export function createLogger(options: { level: string; name: string; destination?: pino.DestinationStream }): Logger {
+  return pino(
+    {
+      name: options.name,
+      level: options.level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: redactedPaths, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+      // Every line written inside a traced operation carries its trace id, so logs and traces join up.
+      mixin() {
+        const span = trace.getActiveSpan();
+        if (!span) return {};
+        const { traceId, spanId } = span.spanContext();
+        return { traceId, spanId };
+      },
+    },
+    options.destination,
+  );
+}

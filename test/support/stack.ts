@@ -1,0 +1,68 @@
+import type { Worker } from '@temporalio/worker';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { startApiServer } from '../../api/server';
+import { loadConfig, type Config } from '../../platform/config';
+import type { Telemetry } from '../../platform/telemetry';
+import { createCatalogWorker } from '../../workers/catalog';
+import { createWorkerContext } from '../../workers/runtime';
+
+/** Run-wide settings come from the harness (database, Redis prefix, Temporal server); each file gets its own task queues. */
+export function testConfig(name: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    API_PORT: '0',
+    API_HOST: '127.0.0.1',
+    TASK_QUEUE_PREFIX: `${name}-${process.pid}-`,
+    ...overrides,
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startApi(config: Config) {
+  const api = await startApiServer(config);
+  const { port } = api.server.address() as AddressInfo;
+  return { ...api, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/** A real worker in this process, on the file's own task queue, using the workflow bundle the harness built once. */
+export async function startWorker(config: Config, options: { telemetry?: Telemetry } = {}) {
+  const context = await createWorkerContext(config, options);
+  const bundlePath = process.env.COMPTOIR_WORKFLOW_BUNDLE;
+  const worker: Worker = await createCatalogWorker(context, bundlePath ? { codePath: bundlePath } : undefined);
+  const running = worker.run();
+  return {
+    worker,
+    context,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await context.close();
+    },
+  };
+}
+
+export function adminHeaders(config: Config, contentType = 'application/json'): Record<string, string> {
+  return { authorization: `Bearer ${config.ADMIN_TOKEN}`, 'content-type': contentType };
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'condition'}`);
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+  }
+}

@@ -1,0 +1,37 @@
+import type { Worker } from '@temporalio/worker';
+import { loadConfig } from '../platform/config';
+import { createWorkerContext, type WorkerContext } from './runtime';
+
+export type WorkerName = 'catalog';
+
+const factories: Record<WorkerName, (context: WorkerContext) => Promise<Worker>> = {
+  catalog: async (context) => (await import('./catalog')).createCatalogWorker(context),
+};
+
+export const allWorkers = Object.keys(factories) as WorkerName[];
+
+/**
+ * Runs the named workers in this process until SIGINT/SIGTERM, then lets in-flight activities finish
+ * (within each worker's grace time) before closing connections.
+ */
+export async function runWorkers(names: WorkerName[]): Promise<void> {
+  const config = loadConfig();
+  const context = await createWorkerContext(config);
+  const workers = await Promise.all(names.map((name) => factories[name](context)));
+  const stop = (signal: string) => {
+    context.logger.info({ signal }, 'worker shutting down');
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  context.logger.info(
+    { taskQueues: names.map((name) => config.taskQueues[name]), namespace: config.TEMPORAL_NAMESPACE, metricsPort: config.WORKER_METRICS_PORT },
+    'workers running',
+  );
+  try {
+    await Promise.all(workers.map((worker) => worker.run()));
+  } finally {
+    await context.telemetry.shutdown().catch(() => {});
+    await context.close();
+  }
+}

@@ -1,0 +1,1 @@
+export { catalogImport } from './catalogImport';

@@ -1,0 +1,2 @@
+// The worker bundles this file: every workflow type of every domain is exported from here.
+export * from './catalog/index';
