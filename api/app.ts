@@ -34,7 +34,9 @@ export function fieldErrors(error: ZodError, target: string): FieldError[] {
 /** Bodies are JSON unless a path says otherwise; anything else is refused before it is parsed. */
 function requireContentType(overrides: Record<string, string[]>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!['POST', 'PUT', 'PATCH'].includes(c.req.method)) return next();
+    // Only for routes that take this method: a wrong method is a 405, not a 415.
+    const routed = c.req.matchedRoutes.some((route) => route.method === c.req.method);
+    if (!routed || !['POST', 'PUT', 'PATCH'].includes(c.req.method)) return next();
     const accepted = overrides[c.req.path] ?? ['application/json'];
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!accepted.includes(type)) {

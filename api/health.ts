@@ -1,9 +1,17 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { AppDeps, AppEnv } from './deps';
 import { problem, problems } from './problem';
 
 type Check = () => Promise<unknown>;
+
+/** A client still connecting (just started, or Redis just came back) is given the check's time to get ready. */
+async function redisPing(redis: Redis, timeoutMs: number): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  while (redis.status !== 'ready' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+  return redis.ping();
+}
 
 function withTimeout(check: Check, ms: number): Promise<unknown> {
   return Promise.race([
@@ -15,7 +23,7 @@ function withTimeout(check: Check, ms: number): Promise<unknown> {
 export async function checkDependencies(deps: AppDeps, timeoutMs = 2_000): Promise<Record<'postgres' | 'redis' | 'temporal', 'up' | 'down'>> {
   const checks: Record<'postgres' | 'redis' | 'temporal', Check> = {
     postgres: () => deps.sql`SELECT 1`,
-    redis: () => deps.redis.ping(),
+    redis: () => redisPing(deps.redis, timeoutMs),
     temporal: () =>
       deps.temporal.connection.withDeadline(Date.now() + timeoutMs, () => deps.temporal.connection.healthService.check({})),
   };

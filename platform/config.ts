@@ -29,6 +29,8 @@ const envSchema = z.object({
   PUBLIC_URL: z.url().optional(),
   WORKER_METRICS_PORT: port.default(9464),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  /** A workflow bundle built ahead of time (`bundleWorkflowCode`): workers start in a second instead of bundling. */
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
   IMPORT_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),

@@ -76,7 +76,7 @@ const child = spawn(
       TEMPORAL_NAMESPACE: namespace,
       TEMPORAL_CLI_PATH: tools.cli,
       TEMPORAL_TEST_SERVER_PATH: tools.testServer,
-      COMPTOIR_WORKFLOW_BUNDLE: bundlePath,
+      WORKFLOW_BUNDLE_PATH: bundlePath,
       COMPTOIR_TEST_RUN_DIR: runDir,
     },
   },

@@ -1,11 +1,12 @@
-import type { Worker } from '@temporalio/worker';
+import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 import { loadConfig } from '../platform/config';
+import { createCatalogWorker } from './queues/catalog';
 import { createWorkerContext, type WorkerContext } from './runtime';
 
 export type WorkerName = 'catalog';
 
-const factories: Record<WorkerName, (context: WorkerContext) => Promise<Worker>> = {
-  catalog: async (context) => (await import('./catalog')).createCatalogWorker(context),
+const factories: Record<WorkerName, (context: WorkerContext, bundle?: WorkflowBundleOption) => Promise<Worker>> = {
+  catalog: createCatalogWorker,
 };
 
 export const allWorkers = Object.keys(factories) as WorkerName[];
@@ -17,7 +18,8 @@ export const allWorkers = Object.keys(factories) as WorkerName[];
 export async function runWorkers(names: WorkerName[]): Promise<void> {
   const config = loadConfig();
   const context = await createWorkerContext(config);
-  const workers = await Promise.all(names.map((name) => factories[name](context)));
+  const bundle = config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined;
+  const workers = await Promise.all(names.map((name) => factories[name](context, bundle)));
   const stop = (signal: string) => {
     context.logger.info({ signal }, 'worker shutting down');
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();

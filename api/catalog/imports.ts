@@ -151,12 +151,15 @@ async function ensureImportWorkflow(client: Client, config: Config, record: Impo
   if (record.status === 'completed') return;
   const input: CatalogImportInput = { importId: record.id, batchSize: config.IMPORT_BATCH_SIZE };
   try {
-    await client.workflow.start(catalogImportWorkflowType, {
-      workflowId: record.workflowId,
-      taskQueue: config.taskQueues.catalog,
-      args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    });
+    // A bounded wait: the client would otherwise retry an unreachable server for most of a minute.
+    await client.withDeadline(Date.now() + 5_000, () =>
+      client.workflow.start(catalogImportWorkflowType, {
+        workflowId: record.workflowId,
+        taskQueue: config.taskQueues.catalog,
+        args: [input],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      }),
+    );
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return;
     throw new DependencyUnavailableError('temporal', error);
@@ -166,7 +169,7 @@ async function ensureImportWorkflow(client: Client, config: Config, record: Impo
 async function liveProgress(client: Client, record: ImportRecord): Promise<ImportProgress | undefined> {
   if (record.status === 'completed') return undefined;
   try {
-    return await client.workflow.getHandle(record.workflowId).query(importProgressQuery);
+    return await client.withDeadline(Date.now() + 2_000, () => client.workflow.getHandle(record.workflowId).query(importProgressQuery));
   } catch {
     // Not started yet (Temporal was down when it was accepted), or Temporal unreachable: the stored record speaks.
     return undefined;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { startApiServer } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
 import type { Telemetry } from '../../platform/telemetry';
-import { createCatalogWorker } from '../../workers/catalog';
+import { createCatalogWorker } from '../../workers/queues/catalog';
 import { createWorkerContext } from '../../workers/runtime';
 
 /** Run-wide settings come from the harness (database, Redis prefix, Temporal server); each file gets its own task queues. */
@@ -39,7 +39,7 @@ export async function startApi(config: Config) {
 /** A real worker in this process, on the file's own task queue, using the workflow bundle the harness built once. */
 export async function startWorker(config: Config, options: { telemetry?: Telemetry } = {}) {
   const context = await createWorkerContext(config, options);
-  const bundlePath = process.env.COMPTOIR_WORKFLOW_BUNDLE;
+  const bundlePath = config.WORKFLOW_BUNDLE_PATH;
   const worker: Worker = await createCatalogWorker(context, bundlePath ? { codePath: bundlePath } : undefined);
   const running = worker.run();
   return {

@@ -1,0 +1,433 @@
+/**
+ * `npm run bench`: how much the real product listing costs next to a bare Hono handler.
+ *
+ * Starts its own stack on 127.0.0.1 — Postgres and Redis (started when installed but stopped), a
+ * fresh `comptoir_bench` database, a Temporal dev server with the `comptoir-bench` namespace, the API
+ * and the worker as child processes — imports the demo catalog over HTTP, starts the bare Hono
+ * baseline (bench/bare-hono.ts) as another child process, then loads both with autocannon from this
+ * process: a warm-up, then BENCH_DURATION seconds (default 10) with BENCH_CONNECTIONS connections
+ * (default 10). Prints req/s and p50/p95/p99 latencies, and exits 1 when Comptoir answered anything
+ * but 2xx. Everything it started is stopped and dropped on exit and on Ctrl-C.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { loadConfig, projectRoot } from '../platform/config';
+import { dropDatabase, ensureDatabase, migrateDatabase } from '../platform/postgres';
+import { ensurePostgres, ensureRedis } from '../scripts/lib/services';
+import { ensureTemporalTools } from '../scripts/lib/tools';
+import { registerTemporalConfig } from '../temporal-config/register';
+
+const log = (line: string) => console.log(`[bench] ${line}`);
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`[bench] ${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const durationSeconds = positiveInt('BENCH_DURATION', 10);
+const connections = positiveInt('BENCH_CONNECTIONS', 10);
+const warmupSeconds = 2;
+const namespace = 'comptoir-bench';
+const redisPrefix = 'comptoir-bench:';
+const host = '127.0.0.1';
+
+const base = loadConfig({ ...process.env, NODE_ENV: 'development' });
+const databaseUrl = new URL(base.DATABASE_URL);
+databaseUrl.pathname = '/comptoir_bench';
+
+// ---------------------------------------------------------------------------------------------------
+// Interruption and cleanup
+
+class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
+const abort = new AbortController();
+const checkpoint = () => abort.signal.throwIfAborted();
+const sleep = (ms: number) => delay(ms, undefined, { signal: abort.signal });
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+  exited: Promise<void>;
+}
+
+const children: Child[] = [];
+let temporal: TestWorkflowEnvironment | undefined;
+let databaseTouched = false;
+let running: autocannon.Instance | undefined;
+let stopping = false;
+
+/** Nothing the bench waits for is unbounded, but a watchdog makes sure it always ends by itself. */
+const budgetMs = 10 * 60_000 + 2 * (warmupSeconds + durationSeconds) * 1_000;
+setTimeout(() => {
+  log(`giving up after ${Math.round(budgetMs / 1000)} s`);
+  abort.abort(new Error(`the bench did not finish within ${Math.round(budgetMs / 1000)} s`));
+  running?.stop();
+}, budgetMs).unref();
+
+let interrupts = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      log(`${signal}: stopping and cleaning up …`);
+      abort.abort(new Interrupted(signal));
+      running?.stop();
+    } else {
+      log('still cleaning up; one more moment');
+    }
+  });
+}
+
+async function stopChild(child: Child): Promise<void> {
+  const { process: proc } = child;
+  if (proc.exitCode === null && proc.signalCode === null) {
+    proc.kill('SIGTERM');
+    const stopped = await Promise.race([child.exited.then(() => true), delay(10_000, false)]);
+    if (!stopped) {
+      log(`${child.name} did not stop within 10 s of SIGTERM: killing it`);
+      proc.kill('SIGKILL');
+    }
+  }
+  await child.exited;
+}
+
+async function clearRedisPrefix(): Promise<void> {
+  const redis = new Redis(base.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  return (cleaning ??= (async () => {
+    stopping = true;
+    running?.stop();
+    await Promise.all(children.map((child) => stopChild(child).catch((error) => log(`stopping ${child.name}: ${error}`))));
+    if (temporal) await temporal.teardown().catch((error) => log(`temporal teardown: ${error}`));
+    if (databaseTouched) await dropDatabase(databaseUrl.toString()).catch((error) => log(`drop database: ${error}`));
+    await clearRedisPrefix().catch((error) => log(`redis cleanup: ${error}`));
+  })());
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+/** Free ports on 127.0.0.1, all held open at once so none is handed out twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => resolve());
+      });
+      const address = server.address();
+      if (!address || typeof address === 'string') throw new Error('could not get a free port');
+      ports.push(address.port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
+function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [proc.stdout, proc.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => console.error(`[${name}] ${line}`));
+  }
+  const exited = new Promise<void>((resolve) => {
+    proc.once('exit', (code, signal) => {
+      if (!stopping && !abort.signal.aborted) {
+        log(`${name} exited unexpectedly (${signal ?? `code ${code}`})`);
+        abort.abort(new Error(`${name} exited unexpectedly (${signal ?? `code ${code}`})`));
+        running?.stop();
+      }
+      resolve();
+    });
+    proc.once('error', (error) => {
+      log(`${name} could not start: ${error.message}`);
+      if (!abort.signal.aborted) abort.abort(error);
+      resolve();
+    });
+  });
+  const child = { name, process: proc, exited };
+  children.push(child);
+  return child;
+}
+
+function requestSignal(timeoutMs: number): AbortSignal {
+  return AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]);
+}
+
+/** Polls `url` until it answers 200, or fails after `timeoutMs`. */
+async function waitForOk(name: string, url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    checkpoint();
+    try {
+      const response = await fetch(url, { signal: requestSignal(2_000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      checkpoint();
+      last = (error as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`${name} not ready at ${url} after ${timeoutMs / 1000} s (${last})`);
+}
+
+interface ImportView {
+  status: 'received' | 'running' | 'completed' | 'failed';
+  totalRows: number;
+  importedRows: number;
+  failedRows: number;
+}
+
+async function importDemoCatalog(apiUrl: string, adminToken: string): Promise<ImportView> {
+  const body = readFileSync(join(projectRoot, 'db', 'seed', 'demo-catalog.json'), 'utf8');
+  const authorization = `Bearer ${adminToken}`;
+  const response = await fetch(`${apiUrl}/v1/admin/catalog/imports`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body,
+    signal: requestSignal(30_000),
+  });
+  const text = await response.text();
+  const location = response.headers.get('location');
+  if (response.status !== 202 || !location) throw new Error(`the catalog import answered ${response.status}: ${text.slice(0, 500)}`);
+
+  const deadline = Date.now() + 180_000;
+  let view = JSON.parse(text) as ImportView;
+  while (view.status !== 'completed') {
+    if (view.status === 'failed') throw new Error(`the catalog import failed: ${JSON.stringify(view).slice(0, 500)}`);
+    if (Date.now() > deadline) throw new Error(`the catalog import is still ${view.status} after 180 s`);
+    await sleep(500);
+    const poll = await fetch(new URL(location, apiUrl), { headers: { authorization }, signal: requestSignal(10_000) });
+    const pollText = await poll.text();
+    if (poll.status !== 200) throw new Error(`polling the catalog import answered ${poll.status}: ${pollText.slice(0, 500)}`);
+    view = JSON.parse(pollText) as ImportView;
+  }
+  return view;
+}
+
+interface Target {
+  name: string;
+  url: string;
+}
+
+interface Measurement {
+  target: Target;
+  requestsPerSecond: number;
+  total: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/**
+ * One autocannon run. autocannon's result has p50/p97.5/p99 but no p95, so every response time is
+ * recorded from the instance's `response` event and the percentiles are computed from those.
+ */
+async function measure(target: Target, seconds: number): Promise<Measurement> {
+  checkpoint();
+  const latencies: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ url: target.url, connections, duration: seconds, timeout: 10 }, (error, outcome) => {
+      running = undefined;
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else resolve(outcome);
+    });
+    running = instance;
+    instance.on('response', (_client, _statusCode, _resBytes, responseTime) => {
+      latencies.push(responseTime);
+    });
+  });
+  checkpoint();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    target,
+    requestsPerSecond: result.requests.average,
+    total: latencies.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+function printTable(rows: Measurement[]): void {
+  const ms = (value: number) => `${value.toFixed(2)} ms`;
+  const header = ['target', 'req/s (avg)', 'p50', 'p95', 'p99', 'non-2xx', 'errors', 'requests'];
+  const body = rows.map((row) => [
+    `${row.target.name}  GET ${new URL(row.target.url).pathname}${new URL(row.target.url).search}`,
+    row.requestsPerSecond.toFixed(1),
+    ms(row.p50),
+    ms(row.p95),
+    ms(row.p99),
+    String(row.non2xx),
+    String(row.errors),
+    String(row.total),
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  console.log('');
+  console.log(line(header));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const cells of body) console.log(line(cells));
+  console.log('');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The run
+
+async function main(): Promise<number> {
+  const tools = ensureTemporalTools(log);
+  await ensurePostgres(base.DATABASE_URL, log);
+  await ensureRedis(base.REDIS_URL, log);
+  checkpoint();
+
+  databaseTouched = true;
+  await dropDatabase(databaseUrl.toString());
+  await ensureDatabase(databaseUrl.toString());
+  await migrateDatabase(databaseUrl.toString());
+  await clearRedisPrefix();
+  log(`database ${databaseUrl.pathname.slice(1)} created and migrated`);
+  checkpoint();
+
+  temporal = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: tools.cli },
+      namespace,
+      ip: host,
+      log: { format: 'json', level: 'error' },
+    },
+  });
+  const temporalAddress = temporal.connection.options.address;
+  await registerTemporalConfig({ address: temporalAddress, namespace });
+  log(`temporal dev server at ${temporalAddress}, namespace ${namespace}`);
+  checkpoint();
+
+  const [apiPort, metricsPort, barePort] = (await freePorts(3)) as [number, number, number];
+  const stackEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: databaseUrl.toString(),
+    REDIS_URL: base.REDIS_URL,
+    REDIS_KEY_PREFIX: redisPrefix,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
+    API_HOST: host,
+    API_PORT: String(apiPort),
+    WORKER_METRICS_PORT: String(metricsPort),
+  };
+  // Nothing leaves this machine: no trace export, no external search service.
+  delete stackEnv.OTEL_EXPORTER_OTLP_ENDPOINT;
+  delete stackEnv.MEILI_HOST;
+  delete stackEnv.MEILI_API_KEY;
+
+  startChild('api', 'api/server.ts', stackEnv);
+  startChild('worker', 'workers/all.ts', stackEnv);
+  startChild('bare-hono', 'bench/bare-hono.ts', { ...process.env, PORT: String(barePort) });
+
+  const apiUrl = `http://${host}:${apiPort}`;
+  const bareUrl = `http://${host}:${barePort}`;
+  await waitForOk('the API', `${apiUrl}/readyz`, 90_000);
+  log(`api ready at ${apiUrl}`);
+  await waitForOk('bare Hono', `${bareUrl}/v1/products`, 60_000);
+  log(`bare Hono ready at ${bareUrl}`);
+
+  const importStarted = Date.now();
+  const imported = await importDemoCatalog(apiUrl, base.ADMIN_TOKEN);
+  log(
+    `demo catalog imported in ${((Date.now() - importStarted) / 1000).toFixed(1)} s: ` +
+      `${imported.importedRows}/${imported.totalRows} rows imported, ${imported.failedRows} failed`,
+  );
+
+  const comptoir: Target = { name: 'comptoir', url: `${apiUrl}/v1/products?limit=20` };
+  const bare: Target = { name: 'bare-hono', url: `${bareUrl}/v1/products` };
+
+  const probe = await fetch(comptoir.url, { signal: requestSignal(10_000) });
+  const page = (await probe.json()) as { items?: unknown[] };
+  if (probe.status !== 200) throw new Error(`GET ${comptoir.url} answered ${probe.status}`);
+  log(`GET /v1/products?limit=20 answers ${page.items?.length ?? 0} products`);
+
+  for (const target of [comptoir, bare]) {
+    log(`warm-up: ${warmupSeconds} s on ${target.name}`);
+    await measure(target, warmupSeconds);
+  }
+  const results: Measurement[] = [];
+  for (const target of [comptoir, bare]) {
+    log(`measuring ${target.name}: ${durationSeconds} s, ${connections} connections`);
+    results.push(await measure(target, durationSeconds));
+  }
+
+  const [c, b] = results as [Measurement, Measurement];
+  console.log(`\nGET /v1/products, ${durationSeconds} s, ${connections} connections (servers in child processes, autocannon in this one; p50/p95/p99 from every response time)`);
+  printTable(results);
+  console.log(`comptoir / bare-hono: req/s ×${(c.requestsPerSecond / b.requestsPerSecond).toFixed(3)}, p50 ×${(c.p50 / b.p50).toFixed(2)}`);
+
+  if (c.non2xx > 0 || c.errors > 0) {
+    console.error(`[bench] FAIL: comptoir answered ${c.non2xx} non-2xx responses and had ${c.errors} errors/timeouts`);
+    return 1;
+  }
+  return 0;
+}
+
+let exitCode: number;
+try {
+  exitCode = await main();
+} catch (error) {
+  const reason = abort.signal.aborted ? abort.signal.reason : error;
+  if (reason instanceof Interrupted) {
+    exitCode = 130;
+  } else {
+    console.error(`[bench] ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+    exitCode = 1;
+  }
+}
+await cleanup();
+log(exitCode === 0 ? 'done; everything stopped and dropped' : `stopped (exit ${exitCode}); everything stopped and dropped`);
+process.exit(exitCode);
