@@ -62,10 +62,11 @@ export function validateImportRow(payload: unknown): RowValidation {
   if (parsed.success) return { ok: true, product: parsed.data };
   return {
     ok: false,
-    errors: parsed.error.issues.map((issue) => ({
-      field: issue.path.length > 0 ? issue.path.join('.') : (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(row)'),
-      message: issue.message,
-    })),
+    errors: parsed.error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: 'unknown field' }))
+        : [{ field: issue.path.length > 0 ? issue.path.join('.') : '(row)', message: issue.message }],
+    ),
   };
 }
 

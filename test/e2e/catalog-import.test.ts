@@ -2,6 +2,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { setupTelemetry } from '../../platform/telemetry';
 import { catalogImportWorkflowId } from '../../workflows/catalog/definitions';
 import { adminHeaders, freePort, startApi, startWorker, testConfig, waitFor } from '../support/stack';
@@ -118,7 +119,7 @@ describe('catalog import, end to end over HTTP with a running worker', () => {
     if (process.env.RECORD_HISTORIES === '1') {
       const history = await api.deps.temporal.client.workflow.getHandle(accepted.workflowId).fetchHistory();
       mkdirSync(new URL('../histories/', import.meta.url), { recursive: true });
-      writeFileSync(new URL('../histories/catalogImport-demo.json', import.meta.url), JSON.stringify(history, null, 1) + '\n');
+      writeFileSync(new URL('../histories/catalogImport-demo.json', import.meta.url), historyToJSON(history) + '\n');
     }
   });
 
