@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
-import type { Executor } from '../platform/postgres';
+import type { Database, Executor } from '../platform/postgres';
 import { categories, prices, productCategories, products, variants } from './schema/catalog';
 
 /** The parts of an imported product the catalog stores; validation happened before. */
@@ -153,56 +153,61 @@ export interface ProductSummaryRow {
   prices: { currency: string; amount: number }[];
 }
 
+// Qualified in full: inside the correlated subqueries an unqualified "id" would name the inner table's.
+const outerProductId = sql`${products}.${sql.identifier('id')}`;
+
+const summaryColumns = {
+  id: products.id,
+  slug: products.slug,
+  title: products.title,
+  brand: products.brand,
+  // Microsecond text, not a JS Date: a millisecond cursor would skip or repeat rows created in the same millisecond.
+  cursorAt: sql<string>`to_char(${products.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  categories: sql<string[]>`coalesce((
+    SELECT json_agg(c.path ORDER BY c.path)
+    FROM ${productCategories} pc JOIN ${categories} c ON c.id = pc.category_id
+    WHERE pc.product_id = ${outerProductId}), '[]')`,
+  prices: sql<{ currency: string; amount: number }[]>`coalesce((
+    SELECT json_agg(json_build_object('currency', m.currency, 'amount', m.amount) ORDER BY m.currency)
+    FROM (
+      SELECT pr.currency, min(pr.amount)::int AS amount
+      FROM ${variants} v JOIN ${prices} pr ON pr.variant_id = v.id
+      WHERE v.product_id = ${outerProductId}
+      GROUP BY pr.currency) m), '[]')`,
+};
+
+function prepareListings(db: Database) {
+  const published = eq(products.status, 'published');
+  const base = () => db.select(summaryColumns).from(products);
+  return {
+    firstPage: base()
+      .where(published)
+      .orderBy(asc(products.createdAt), asc(products.id))
+      .limit(sql.placeholder('limit'))
+      .prepare('catalog_products_first_page'),
+    nextPage: base()
+      .where(and(published, sql`(${products.createdAt}, ${products.id}) > (${sql.placeholder('afterAt')}::timestamptz, ${sql.placeholder('afterId')}::uuid)`))
+      .orderBy(asc(products.createdAt), asc(products.id))
+      .limit(sql.placeholder('limit'))
+      .prepare('catalog_products_next_page'),
+  };
+}
+
+// Prepared once per database handle: the listing is the hottest read of the shop, and planning it
+// each time cost as much as running it.
+const listings = new WeakMap<Database, ReturnType<typeof prepareListings>>();
+
 /**
  * Published products in (created_at, id) order: a product added later sorts after every existing one,
- * so a cursor taken earlier keeps pointing at the same place.
+ * so a cursor taken earlier keeps pointing at the same place. Categories and lowest prices come in
+ * the same round trip.
  */
-export async function listPublishedProducts(
-  db: Executor,
-  options: { limit: number; after?: ProductCursor },
-): Promise<ProductSummaryRow[]> {
-  const after = options.after;
-  const rows = await db
-    .select({
-      id: products.id,
-      slug: products.slug,
-      title: products.title,
-      brand: products.brand,
-      // Microsecond text, not a JS Date: a millisecond cursor would skip or repeat rows created in the same millisecond.
-      cursorAt: sql<string>`to_char(${products.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
-    })
-    .from(products)
-    .where(
-      and(
-        eq(products.status, 'published'),
-        after ? sql`(${products.createdAt}, ${products.id}) > (${after.createdAt}::timestamptz, ${after.id}::uuid)` : undefined,
-      ),
-    )
-    .orderBy(asc(products.createdAt), asc(products.id))
-    .limit(options.limit);
-  if (rows.length === 0) return [];
-
-  const ids = rows.map((r) => r.id);
-  const [categoryRows, priceRows] = await Promise.all([
-    db
-      .select({ productId: productCategories.productId, path: categories.path })
-      .from(productCategories)
-      .innerJoin(categories, eq(categories.id, productCategories.categoryId))
-      .where(inArray(productCategories.productId, ids))
-      .orderBy(asc(categories.path)),
-    db
-      .select({ productId: variants.productId, currency: prices.currency, amount: sql<number>`min(${prices.amount})::int` })
-      .from(prices)
-      .innerJoin(variants, eq(variants.id, prices.variantId))
-      .where(inArray(variants.productId, ids))
-      .groupBy(variants.productId, prices.currency)
-      .orderBy(asc(prices.currency)),
-  ]);
-  return rows.map((row) => ({
-    ...row,
-    categories: categoryRows.filter((c) => c.productId === row.id).map((c) => c.path),
-    prices: priceRows.filter((p) => p.productId === row.id).map(({ currency, amount }) => ({ currency, amount })),
-  }));
+export async function listPublishedProducts(db: Database, options: { limit: number; after?: ProductCursor }): Promise<ProductSummaryRow[]> {
+  let prepared = listings.get(db);
+  if (!prepared) listings.set(db, (prepared = prepareListings(db)));
+  return options.after
+    ? prepared.nextPage.execute({ limit: options.limit, afterAt: options.after.createdAt, afterId: options.after.id })
+    : prepared.firstPage.execute({ limit: options.limit });
 }
 
 export async function findPublishedProductBySlug(db: Executor, slug: string) {
