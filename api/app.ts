@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { context as otelContext, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -190,20 +190,16 @@ export function createApp(deps: AppDeps) {
 
 export type App = ReturnType<typeof createApp>;
 
+/** gRPC status codes meaning the Temporal server could not be reached in time: UNAVAILABLE and DEADLINE_EXCEEDED. */
+const unreachableGrpcCodes = new Set([14, 4]);
+
 /** Which dependency an infrastructure error came from, or undefined when it is a genuine bug. */
 function dependencyOf(error: unknown): string | undefined {
   if (error instanceof DependencyUnavailableError) return error.dependency;
-  const name = (error as { constructor?: { name?: string } })?.constructor?.name ?? '';
-  const grpcCode = (error as { code?: unknown }).code;
-  // Temporal's client reports an unreachable server as a gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4).
-  if (name === 'ServiceError' || (typeof grpcCode === 'number' && (grpcCode === 14 || grpcCode === 4))) return 'temporal';
-  if ((error as { cause?: { code?: unknown } })?.cause && typeof (error as { cause: { code?: unknown } }).cause.code === 'number') {
-    const code = (error as { cause: { code: number } }).cause.code;
-    if (code === 14 || code === 4) return 'temporal';
-  }
+  const codes = [(error as { code?: unknown })?.code, (error as { cause?: { code?: unknown } })?.cause?.code];
+  if (error instanceof ServiceError || codes.some((code) => typeof code === 'number' && unreachableGrpcCodes.has(code))) return 'temporal';
   if (isConnectionError(error)) {
-    const text = `${name} ${(error as Error)?.message ?? ''}`;
-    return /redis|ioredis|stream isn't writeable|enableOfflineQueue|MaxRetriesPerRequest/i.test(text) ? 'redis' : 'postgres';
+    return /redis|stream isn't writeable|enableOfflineQueue|MaxRetriesPerRequest/i.test(String((error as Error)?.message)) ? 'redis' : 'postgres';
   }
   return undefined;
 }

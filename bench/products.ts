@@ -17,10 +17,9 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { loadConfig, projectRoot } from '../platform/config';
 import { dropDatabase, ensureDatabase, migrateDatabase } from '../platform/postgres';
-import { ensurePostgres, ensureRedis } from '../scripts/lib/services';
+import { clearRedisPrefix, ensurePostgres, ensureRedis } from '../scripts/lib/services';
 import { ensureTemporalTools } from '../scripts/lib/tools';
 import { registerTemporalConfig } from '../temporal-config/register';
 
@@ -106,22 +105,6 @@ async function stopChild(child: Child): Promise<void> {
   await child.exited;
 }
 
-async function clearRedisPrefix(): Promise<void> {
-  const redis = new Redis(base.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   return (cleaning ??= (async () => {
@@ -130,7 +113,7 @@ function cleanup(): Promise<void> {
     await Promise.all(children.map((child) => stopChild(child).catch((error) => log(`stopping ${child.name}: ${error}`))));
     if (temporal) await temporal.teardown().catch((error) => log(`temporal teardown: ${error}`));
     if (databaseTouched) await dropDatabase(databaseUrl.toString()).catch((error) => log(`drop database: ${error}`));
-    await clearRedisPrefix().catch((error) => log(`redis cleanup: ${error}`));
+    await clearRedisPrefix(base.REDIS_URL, redisPrefix).catch((error) => log(`redis cleanup: ${error}`));
   })());
 }
 
@@ -332,7 +315,7 @@ async function main(): Promise<number> {
   await dropDatabase(databaseUrl.toString());
   await ensureDatabase(databaseUrl.toString());
   await migrateDatabase(databaseUrl.toString());
-  await clearRedisPrefix();
+  await clearRedisPrefix(base.REDIS_URL, redisPrefix);
   log(`database ${databaseUrl.pathname.slice(1)} created and migrated`);
   checkpoint();
 

@@ -10,12 +10,11 @@ import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig, projectRoot } from '../platform/config';
 import { dropDatabase, ensureDatabase, migrateDatabase } from '../platform/postgres';
 import { registerTemporalConfig } from '../temporal-config/register';
 import { bundleWorkflows } from '../workers/runtime';
-import { ensurePostgres, ensureRedis } from './lib/services';
+import { clearRedisPrefix, ensurePostgres, ensureRedis } from './lib/services';
 import { ensureTemporalTools } from './lib/tools';
 
 const log = (line: string) => console.log(`[harness] ${line}`);
@@ -96,20 +95,6 @@ const exitCode = await new Promise<number>((resolve) => {
 
 await temporal.teardown().catch((error) => log(`temporal teardown: ${error}`));
 await dropDatabase(databaseUrl.toString()).catch((error) => log(`drop database: ${error}`));
-const redis = new Redis(base.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-redis.on('error', () => {});
-try {
-  await redis.connect();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-} catch (error) {
-  log(`redis cleanup: ${error}`);
-} finally {
-  redis.disconnect();
-}
+await clearRedisPrefix(base.REDIS_URL, redisPrefix).catch((error) => log(`redis cleanup: ${error}`));
 rmSync(runDir, { recursive: true, force: true });
 process.exit(stopping ? 130 : exitCode);

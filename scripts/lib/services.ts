@@ -95,3 +95,20 @@ export async function ensureRedis(url: string, log: (line: string) => void = con
   }
   throw new MissingServiceError(`Redis does not answer at ${hostname}:${port || 6379}: install and start Redis 6+ there, or set REDIS_URL to one that runs.`);
 }
+
+/** Deletes every key under `prefix`: a test or bench run leaves nothing behind in a shared Redis. */
+export async function clearRedisPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
