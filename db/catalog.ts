@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../platform/postgres';
+import { recordCatalogEvent } from './outbox';
 import { categories, prices, productCategories, products, variants } from './schema/catalog';
 
 /** The parts of an imported product the catalog stores; validation happened before. */
@@ -53,7 +54,16 @@ async function upsertCategoryChain(tx: Executor, chain: ProductDraft['categories
   return leafId;
 }
 
+/**
+ * Creates or updates a product with its categories, variants and prices. When anything really
+ * changed, a `product.changed` event is recorded in the same transaction for the search index and
+ * the cache; an import that changes nothing records nothing.
+ */
 export async function upsertProduct(tx: Executor, draft: ProductDraft): Promise<string> {
+  let changed = false;
+  const track = (rows: unknown[]) => {
+    if (rows.length > 0) changed = true;
+  };
   const values = {
     slug: draft.slug,
     title: draft.title,
@@ -70,7 +80,9 @@ export async function upsertProduct(tx: Executor, draft: ProductDraft): Promise<
       set: { ...values, updatedAt: sql`now()` },
       setWhere: sql`(${products.title}, ${products.description}, ${products.brand}, ${products.status}, ${products.attributes})
         IS DISTINCT FROM (excluded.title, excluded.description, excluded.brand, excluded.status, excluded.attributes)`,
-    });
+    })
+    .returning({ id: products.id })
+    .then(track);
   const [product] = await tx.select({ id: products.id }).from(products).where(eq(products.slug, draft.slug));
   const productId = product!.id;
 
@@ -86,16 +98,24 @@ export async function upsertProduct(tx: Executor, draft: ProductDraft): Promise<
         eq(productCategories.productId, productId),
         categoryIds.length > 0 ? notInArray(productCategories.categoryId, categoryIds) : undefined,
       ),
-    );
+    )
+    .returning({ id: productCategories.categoryId })
+    .then(track);
   if (categoryIds.length > 0) {
     await tx
       .insert(productCategories)
       .values(categoryIds.map((categoryId) => ({ productId, categoryId })))
-      .onConflictDoNothing();
+      .onConflictDoNothing()
+      .returning({ id: productCategories.categoryId })
+      .then(track);
   }
 
   const skus = draft.variants.map((v) => v.sku);
-  await tx.delete(variants).where(and(eq(variants.productId, productId), notInArray(variants.sku, skus)));
+  await tx
+    .delete(variants)
+    .where(and(eq(variants.productId, productId), notInArray(variants.sku, skus)))
+    .returning({ id: variants.id })
+    .then(track);
   for (const [position, variant] of draft.variants.entries()) {
     const variantValues = {
       productId,
@@ -115,7 +135,9 @@ export async function upsertProduct(tx: Executor, draft: ProductDraft): Promise<
         setWhere: sql`${variants.productId} = excluded.product_id AND
           (${variants.title}, ${variants.options}, ${variants.weightGrams}, ${variants.position})
           IS DISTINCT FROM (excluded.title, excluded.options, excluded.weight_grams, excluded.position)`,
-      });
+      })
+      .returning({ id: variants.id })
+      .then(track);
     const [stored] = await tx
       .select({ id: variants.id, productId: variants.productId })
       .from(variants)
@@ -123,7 +145,11 @@ export async function upsertProduct(tx: Executor, draft: ProductDraft): Promise<
     if (stored!.productId !== productId) throw new SkuOwnedByAnotherProductError(`variants.${position}.sku`, variant.sku);
 
     const currencies = variant.prices.map((p) => p.currency);
-    await tx.delete(prices).where(and(eq(prices.variantId, stored!.id), notInArray(prices.currency, currencies)));
+    await tx
+      .delete(prices)
+      .where(and(eq(prices.variantId, stored!.id), notInArray(prices.currency, currencies)))
+      .returning({ id: prices.variantId })
+      .then(track);
     for (const price of variant.prices) {
       await tx
         .insert(prices)
@@ -132,9 +158,12 @@ export async function upsertProduct(tx: Executor, draft: ProductDraft): Promise<
           target: [prices.variantId, prices.currency],
           set: { amount: price.amount, compareAtAmount: price.compareAtAmount ?? null, updatedAt: sql`now()` },
           setWhere: sql`(${prices.amount}, ${prices.compareAtAmount}) IS DISTINCT FROM (excluded.amount, excluded.compare_at_amount)`,
-        });
+        })
+        .returning({ id: prices.variantId })
+        .then(track);
     }
   }
+  if (changed) await recordCatalogEvent(tx, { type: 'product.changed', aggregateId: productId, payload: { slug: draft.slug } });
   return productId;
 }
 

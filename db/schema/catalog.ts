@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigserial,
   check,
   char,
   index,
@@ -132,4 +133,42 @@ export const importRows = catalog.table(
     errors: jsonb('errors').$type<ImportRowError[]>(),
   },
   (t) => [primaryKey({ columns: [t.importId, t.rowNumber] }), index('import_rows_failed_idx').on(t.importId, t.status)],
+);
+
+/** Product images, in display order. `storageKey` names the file in the configured media store (local disk or S3). */
+export const media = catalog.table(
+  'media',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    productId: uuid('product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    storageKey: text('storage_key').notNull().unique(),
+    contentType: text('content_type').notNull(),
+    bytes: integer('bytes').notNull(),
+    alt: text('alt').notNull().default(''),
+    position: integer('position').notNull().default(0),
+    ...timestamps,
+  },
+  (t) => [index('media_product_idx').on(t.productId, t.position)],
+);
+
+export type CatalogEventType = 'product.changed' | 'product.deleted' | 'category.changed';
+
+/**
+ * Every catalog write records an event here in the same transaction. The searchIndexSync workflow
+ * drains it in id order (so per product in order) into the search index and the read cache.
+ */
+export const outbox = catalog.table(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    eventType: text('event_type').$type<CatalogEventType>().notNull(),
+    /** The product (or category) the event is about. */
+    aggregateId: uuid('aggregate_id').notNull(),
+    payload: jsonb('payload').$type<{ slug?: string; previousSlug?: string; path?: string }>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+  },
+  (t) => [index('outbox_pending_idx').on(t.id).where(sql`${t.processedAt} IS NULL`)],
 );

@@ -135,6 +135,13 @@ describe('catalog import, end to end over HTTP with a running worker', () => {
   });
 
   test('importing the same catalog again, as NDJSON this time, changes nothing', async () => {
+    const countEvents = async () => {
+      const [row] = await api.deps.sql<{ catalog: number; stock: number }[]>`
+        SELECT (SELECT count(*)::int FROM catalog.outbox) AS catalog, (SELECT count(*)::int FROM inventory.outbox) AS stock`;
+      return row;
+    };
+    const eventsBefore = await countEvents();
+    assert.ok(eventsBefore!.catalog >= demo.length, 'the first import recorded one event per product');
     const before = await snapshot();
     const response = await post(demo.map((p) => JSON.stringify(p)).join('\n') + '\n', {}, 'application/x-ndjson');
     assert.equal(response.status, 202);
@@ -142,6 +149,7 @@ describe('catalog import, end to end over HTTP with a running worker', () => {
     assert.equal(view.importedRows, demo.length);
     // xmin is the row version: any write, even of equal values, would change it.
     assert.deepEqual(await snapshot(), before);
+    assert.deepEqual(await countEvents(), eventsBefore, 'no change, so no event for the index or the cache');
   });
 
   test('bad rows are reported one by one while the good rows are imported', async () => {

@@ -1,0 +1,8 @@
+/**
+ * Redis keys of the catalog read cache. The API reads through them; the searchIndexSync workflow
+ * deletes them when the outbox says the data behind them changed.
+ */
+export const catalogCacheKeys = {
+  productBySlug: (slug: string) => `catalog:product:${slug}`,
+  categoryTree: () => 'catalog:category-tree',
+};
