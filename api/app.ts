@@ -14,6 +14,7 @@ import { DependencyUnavailableError, isConnectionError } from '../platform/error
 import { catalogImportRoutes, catalogImportsPath, importContentTypes } from './catalog/imports';
 import { productRoutes } from './catalog/products';
 import type { AppDeps, AppEnv } from './deps';
+import { relatedRoutes } from './catalog/related';
 import { healthRoutes } from './health';
 import { routeOf } from './route';
 import { createHttpMetrics } from './metrics';
@@ -136,6 +137,7 @@ export function createApp(deps: AppDeps) {
   healthRoutes(app, metrics.registry);
   productRoutes(app);
   catalogImportRoutes(app);
+  relatedRoutes(app);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
