@@ -12,7 +12,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { DependencyUnavailableError, isConnectionError } from '../platform/errors';
 import { catalogImportRoutes, catalogImportsPath, importContentTypes } from './catalog/imports';
+import { adminCatalogContentTypes, adminCatalogRoutes } from './catalog/admin';
+import { categoryRoutes } from './catalog/categories';
 import { productRoutes } from './catalog/products';
+import { searchRoutes } from './catalog/search';
 import type { AppDeps, AppEnv } from './deps';
 import { relatedRoutes } from './catalog/related';
 import { healthRoutes } from './health';
@@ -38,7 +41,8 @@ function requireContentType(overrides: Record<string, string[]>): MiddlewareHand
     // Only for routes that take this method: a wrong method is a 405, not a 415.
     const routed = c.req.matchedRoutes.some((route) => route.method === c.req.method);
     if (!routed || !['POST', 'PUT', 'PATCH'].includes(c.req.method)) return next();
-    const accepted = overrides[c.req.path] ?? ['application/json'];
+    // By exact path, or by route pattern for paths with parameters (`/v1/admin/products/:id/media`).
+    const accepted = overrides[c.req.path] ?? overrides[routeOf(c)] ?? ['application/json'];
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!accepted.includes(type)) {
       return problem(c, {
@@ -132,11 +136,14 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  app.use('/v1/*', requireContentType({ [catalogImportsPath]: importContentTypes }));
+  app.use('/v1/*', requireContentType({ [catalogImportsPath]: importContentTypes, ...adminCatalogContentTypes }));
 
   healthRoutes(app, metrics.registry);
   productRoutes(app);
+  categoryRoutes(app);
   catalogImportRoutes(app);
+  searchRoutes(app);
+  adminCatalogRoutes(app);
   relatedRoutes(app);
 
   app.doc31('/openapi.json', {

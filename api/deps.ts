@@ -5,6 +5,7 @@ import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import type { Database } from '../platform/postgres';
 import type postgres from 'postgres';
+import type { SearchIndex } from '../search/types';
 
 /** What the API needs from the outside world; tests pass real ones pointed at their own database, prefix and server. */
 export interface AppDeps {
@@ -14,6 +15,8 @@ export interface AppDeps {
   sql: postgres.Sql;
   redis: Redis;
   temporal: { client: Client; connection: Connection };
+  /** Catalog search: Postgres full-text, or Meilisearch when MEILI_HOST is set. */
+  search: SearchIndex;
   metricsRegistry?: Registry;
 }
 

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { AppEnv } from './deps';
+import { cacheLookups, cacheLookupsMetric } from '../platform/cache';
 import { routeOf } from './route';
 
 export function createHttpMetrics(registry = new Registry()) {
@@ -12,6 +13,8 @@ export function createHttpMetrics(registry = new Registry()) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  // Counted per process by the read cache itself; this registry only exposes it.
+  if (!registry.getSingleMetric(cacheLookupsMetric)) registry.registerMetric(cacheLookups);
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     const end = duration.startTimer();
     await next();

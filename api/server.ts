@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../platform/config';
 import { createLogger } from '../platform/logger';
 import { connectPostgres } from '../platform/postgres';
 import { connectRedis, startRedis } from '../platform/redis';
+import { createSearchIndex } from '../search/index';
 import { setupTelemetry } from '../platform/telemetry';
 import { createApp } from './app';
 import type { AppDeps } from './deps';
@@ -34,6 +35,7 @@ export function connectApiDeps(config: Config): AppDeps & { close(): Promise<voi
     sql: postgres.sql,
     redis,
     temporal: { client, connection },
+    search: createSearchIndex(config, { sql: postgres.sql }),
     async close() {
       redis.disconnect();
       await Promise.allSettled([postgres.close(), connection.close()]);

@@ -22,6 +22,9 @@ import { dropDatabase, ensureDatabase, migrateDatabase } from '../platform/postg
 import { clearRedisPrefix, ensurePostgres, ensureRedis } from '../scripts/lib/services';
 import { ensureTemporalTools } from '../scripts/lib/tools';
 import { registerTemporalConfig } from '../temporal-config/register';
+import { reindexWorkflowId, reindexWorkflowType, type ReindexResult } from '../workflows/catalog/definitions';
+import { growCatalog } from './large-catalog';
+import postgres from 'postgres';
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 
@@ -38,6 +41,7 @@ function positiveInt(name: string, fallback: number): number {
 
 const durationSeconds = positiveInt('BENCH_DURATION', 10);
 const connections = positiveInt('BENCH_CONNECTIONS', 10);
+const productsTarget = positiveInt('BENCH_PRODUCTS', 100_000);
 const warmupSeconds = 2;
 const namespace = 'comptoir-bench';
 const redisPrefix = 'comptoir-bench:';
@@ -369,31 +373,59 @@ async function main(): Promise<number> {
       `${imported.importedRows}/${imported.totalRows} rows imported, ${imported.failedRows} failed`,
   );
 
+  // Grow to the benchmark's size in set-based SQL, then rebuild the search index through the reindex
+  // workflow, as an operator would after a bulk load.
+  const growStarted = Date.now();
+  const sql = postgres(databaseUrl.toString(), { max: 2, onnotice: () => {} });
+  const productCount = await growCatalog(sql, productsTarget).finally(() => sql.end({ timeout: 5 }));
+  log(`catalog grown to ${productCount} products in ${((Date.now() - growStarted) / 1000).toFixed(1)} s`);
+  const reindexStarted = Date.now();
+  const reindexed = (await temporal.client.workflow.execute(reindexWorkflowType, {
+    workflowId: reindexWorkflowId('bench'),
+    taskQueue: loadConfig(stackEnv).taskQueues.catalog,
+    args: [{ reindexId: 'bench', batchSize: 1_000 }],
+  })) as ReindexResult;
+  log(`search index rebuilt by the reindex workflow: ${reindexed.indexed} documents in ${((Date.now() - reindexStarted) / 1000).toFixed(1)} s`);
+  checkpoint();
+
   const comptoir: Target = { name: 'comptoir', url: `${apiUrl}/v1/products?limit=20` };
+  const search: Target = { name: 'search', url: `${apiUrl}/v1/search?q=chaussure%20cuir&limit=20` };
+  const searchTypo: Target = { name: 'search-typo', url: `${apiUrl}/v1/search?q=chausure&limit=20` };
+  const detail: Target = { name: 'detail', url: `${apiUrl}/v1/products/theiere-fonte` };
   const bare: Target = { name: 'bare-hono', url: `${bareUrl}/v1/products` };
+  const targets = [comptoir, search, searchTypo, detail, bare];
 
   const probe = await fetch(comptoir.url, { signal: requestSignal(10_000) });
   const page = (await probe.json()) as { items?: unknown[] };
   if (probe.status !== 200) throw new Error(`GET ${comptoir.url} answered ${probe.status}`);
   log(`GET /v1/products?limit=20 answers ${page.items?.length ?? 0} products`);
 
-  for (const target of [comptoir, bare]) {
+  for (const target of targets) {
     log(`warm-up: ${warmupSeconds} s on ${target.name}`);
     await measure(target, warmupSeconds);
   }
   const results: Measurement[] = [];
-  for (const target of [comptoir, bare]) {
+  for (const target of targets) {
     log(`measuring ${target.name}: ${durationSeconds} s, ${connections} connections`);
     results.push(await measure(target, durationSeconds));
   }
 
-  const [c, b] = results as [Measurement, Measurement];
-  console.log(`\nGET /v1/products, ${durationSeconds} s, ${connections} connections (servers in child processes, autocannon in this one; p50/p95/p99 from every response time)`);
+  const byName = new Map(results.map((row) => [row.target.name, row]));
+  const b = byName.get('bare-hono')!;
+  console.log(`\n${productCount} products, ${durationSeconds} s per target, ${connections} connections (servers in child processes, autocannon in this one; p50/p95/p99 from every response time)`);
   printTable(results);
-  console.log(`comptoir / bare-hono: req/s ×${(c.requestsPerSecond / b.requestsPerSecond).toFixed(3)}, p50 ×${(c.p50 / b.p50).toFixed(2)}`);
+  for (const row of results.filter((r) => r !== b)) {
+    console.log(`${row.target.name.padEnd(12)} / bare-hono: req/s ×${(row.requestsPerSecond / b.requestsPerSecond).toFixed(3)}, p50 ×${(row.p50 / b.p50).toFixed(1)}, p99 ×${(row.p99 / b.p99).toFixed(1)}`);
+  }
+  // The issue's targets on this 2-core machine, reported rather than enforced: a benchmark informs, CI decides.
+  const searchP95 = Math.max(byName.get('search')!.p95, byName.get('search-typo')!.p95);
+  const detailRatio = byName.get('detail')!.p99 / b.p99;
+  console.log(`\ntarget search p95 ≤ 30 ms (Postgres backend): ${searchP95.toFixed(2)} ms → ${searchP95 <= 30 ? 'met' : 'NOT met'}`);
+  console.log(`target product detail p99 ≤ 3× bare p99 (warm cache): ×${detailRatio.toFixed(1)} → ${detailRatio <= 3 ? 'met' : 'NOT met'}`);
 
-  if (c.non2xx > 0 || c.errors > 0) {
-    console.error(`[bench] FAIL: comptoir answered ${c.non2xx} non-2xx responses and had ${c.errors} errors/timeouts`);
+  const failing = results.filter((row) => row !== b && (row.non2xx > 0 || row.errors > 0));
+  if (failing.length > 0) {
+    for (const row of failing) console.error(`[bench] FAIL: ${row.target.name} answered ${row.non2xx} non-2xx responses and had ${row.errors} errors/timeouts`);
     return 1;
   }
   return 0;

@@ -36,6 +36,16 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   OTEL_SERVICE_NAME: z.string().default('comptoir'),
   DATA_DIR: z.string().default(join(projectRoot, '.data')),
+  /** Product images on local disk (default `DATA_DIR/media`); unused when S3_BUCKET is set. */
+  MEDIA_DIR: z.string().optional(),
+  /** Largest image accepted; below BODY_LIMIT_BYTES so the multipart envelope fits too. */
+  MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** S3-compatible storage for images; credentials come from the standard AWS environment. */
+  S3_BUCKET: z.string().min(3).optional(),
+  S3_ENDPOINT: z.url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Public base URL of the bucket (or its CDN): `/media/{key}` redirects there instead of streaming. */
+  S3_PUBLIC_URL: z.url().optional(),
   ADMIN_TOKEN: z.string().min(24).optional(),
   PII_ENCRYPTION_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 32 bytes as 64 hex characters').optional(),
   WEBHOOK_SIGNING_SECRET: z.string().min(32).optional(),

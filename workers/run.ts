@@ -2,6 +2,7 @@ import type { Worker, WorkflowBundleOption } from '@temporalio/worker';
 import { loadConfig } from '../platform/config';
 import { createCatalogWorker } from './queues/catalog';
 import { createWorkerContext, type WorkerContext } from './runtime';
+import { ensureSearchIndexSync } from './search-sync';
 
 export type WorkerName = 'catalog';
 
@@ -20,6 +21,7 @@ export async function runWorkers(names: WorkerName[]): Promise<void> {
   const context = await createWorkerContext(config);
   const bundle = config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined;
   const workers = await Promise.all(names.map((name) => factories[name](context, bundle)));
+  if (names.includes('catalog')) await ensureSearchIndexSync(context);
   const stop = (signal: string) => {
     context.logger.info({ signal }, 'worker shutting down');
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../platform/config';
 import { createLogger, type Logger } from '../platform/logger';
 import { connectPostgres, type Postgres } from '../platform/postgres';
+import { connectRedis, startRedis } from '../platform/redis';
+import type { Redis } from 'ioredis';
 import { setupTelemetry, type Telemetry } from '../platform/telemetry';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -14,6 +16,8 @@ export interface WorkerContext {
   telemetry: Telemetry;
   otelPlugin: OpenTelemetryPlugin;
   postgres: Postgres;
+  /** The catalog read cache, which the search index sync invalidates. */
+  redis: Redis;
   connection: NativeConnection;
   close(): Promise<void>;
 }
@@ -41,6 +45,9 @@ export async function createWorkerContext(config: Config, options: { telemetry?:
   const telemetry = options.telemetry ?? setupTelemetry({ serviceName: `${config.OTEL_SERVICE_NAME}-worker`, otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
   const otelPlugin = new OpenTelemetryPlugin({ resource: telemetry.resource, spanProcessor: telemetry.spanProcessor });
   const postgres = connectPostgres(config.DATABASE_URL, { max: config.DATABASE_POOL_MAX, applicationName: 'comptoir-worker' });
+  const redis = startRedis(connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX), (error) =>
+    logger.warn({ err: { message: error.message } }, 'redis connection error'),
+  );
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   return {
     config,
@@ -48,9 +55,11 @@ export async function createWorkerContext(config: Config, options: { telemetry?:
     telemetry,
     otelPlugin,
     postgres,
+    redis,
     connection,
     async close() {
       await connection.close();
+      redis.disconnect();
       await postgres.close();
     },
   };

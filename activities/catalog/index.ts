@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { sql } from 'drizzle-orm';
 import { SkuOwnedByAnotherProductError, upsertProduct } from '../../db/catalog';
 import {
   countRowOutcomes,
@@ -77,6 +78,8 @@ export function createCatalogActivities({ db, logger }: CatalogActivityDeps) {
       return traced('db.completeImport', { 'comptoir.import_id': importId }, async () => {
         const counts = await countRowOutcomes(db, importId);
         const record = await markImportCompleted(db, importId, counts);
+        // Fresh planner statistics: right after a large import, stale ones make listings pick sequential scans.
+        await db.execute(sql`ANALYZE catalog.products, catalog.variants, catalog.prices, catalog.product_categories, catalog.categories`);
         if (!record) throw ApplicationFailure.nonRetryable(`Import ${importId} does not exist`, 'ImportNotFound');
         return {
           status: 'completed',

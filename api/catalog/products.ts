@@ -1,6 +1,14 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { findPublishedProductBySlug, listPublishedProducts, type ProductCursor } from '../../db/catalog';
+import { catalogCacheKeys } from '../../cache/catalog-keys';
+import {
+  findPublishedProductBySlug,
+  listPublishedProducts,
+  type ProductCursor,
+  type ProductListingFilters,
+  type ProductListingSort,
+} from '../../db/catalog';
 import { availableBySku } from '../../db/inventory';
+import { readCacheFor } from '../../platform/cache';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
 import { Money, pageQuery, ProblemResponses } from '../schemas';
@@ -34,6 +42,14 @@ const Variant = z
   })
   .openapi('Variant');
 
+const Media = z
+  .object({
+    url: z.string().openapi({ example: '/media/products/theiere-fonte/1.jpg' }),
+    alt: z.string(),
+    position: z.number().int(),
+  })
+  .openapi('Media');
+
 const ProductDetail = z
   .object({
     id: z.uuid(),
@@ -43,6 +59,7 @@ const ProductDetail = z
     brand: z.string().nullable(),
     attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     categories: z.array(z.object({ path: z.string(), name: z.string() })),
+    media: z.array(Media).openapi({ description: 'Images in display order' }),
     variants: z.array(Variant),
     inStock: z.boolean(),
     createdAt: z.iso.datetime(),
@@ -50,27 +67,117 @@ const ProductDetail = z
   })
   .openapi('ProductDetail');
 
-const encodeCursor = (cursor: ProductCursor) => Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
+const sorts = ['newest', 'price_asc', 'price_desc', 'relevance'] as const;
+type Sort = (typeof sorts)[number];
 
-function decodeCursor(value: string): ProductCursor {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof createdAt === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(createdAt)) && z.uuid().safeParse(id).success) {
-      return { createdAt, id };
+const attributeParam = /^attr\.([a-z0-9_]{1,64})$/;
+const attributeValue = z.string().min(1).max(100);
+const maxAttributes = 10;
+const namedParams = new Set(['limit', 'cursor', 'category', 'priceMin', 'priceMax', 'currency', 'inStock', 'sort']);
+
+const listQuery = pageQuery
+  .extend({
+    category: z
+      .string()
+      .max(300)
+      .regex(/^[a-z0-9_-]+(\/[a-z0-9_-]+)*$/, 'a category path such as mode/femme/robes')
+      .optional()
+      .openapi({ description: 'Category path; products of its descendants are included', example: 'mode/femme' }),
+    priceMin: z.coerce.number().int().min(0).optional().openapi({ description: 'Lowest variant price in `currency`, minor units, at least' }),
+    priceMax: z.coerce.number().int().min(0).optional().openapi({ description: 'Lowest variant price in `currency`, minor units, at most' }),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR')
+      .default('EUR')
+      .openapi({ description: 'Currency of the price range and of the price sorts' }),
+    inStock: z
+      .enum(['true', 'false'])
+      .optional()
+      .openapi({ description: '`true`: only products with a variant in stock at some location; `false` is the same as leaving it out' }),
+    sort: z
+      .enum(sorts)
+      .default('newest')
+      .openapi({ description: '`relevance` is `newest` while there is no search query; the cursor belongs to the sort it was returned for' }),
+  })
+  // `attr.<name>` parameters are open-ended; every other unknown parameter is refused by name below.
+  .catchall(z.union([attributeValue, z.array(attributeValue).max(20)]))
+  .superRefine(
+    (query, ctx) => {
+      for (const key of Object.keys(query)) {
+        if (!namedParams.has(key) && !attributeParam.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'unknown field' });
+      }
+    },
+    // Even when another parameter is already wrong, so every unknown one is named in the same answer.
+    { when: () => true },
+  )
+  .superRefine((query, ctx) => {
+    if (query.priceMin !== undefined && query.priceMax !== undefined && query.priceMin > query.priceMax) {
+      ctx.addIssue({ code: 'custom', path: ['priceMin'], message: `must not exceed priceMax (${query.priceMax})` });
     }
+    if (Object.keys(query).filter((key) => attributeParam.test(key)).length > maxAttributes) {
+      ctx.addIssue({ code: 'custom', path: [], message: `at most ${maxAttributes} attr.* filters` });
+    }
+  });
+
+type ListQuery = z.infer<typeof listQuery>;
+
+const invalidCursor = (message: string) => new HttpProblem(problems.validation([{ in: 'query', field: 'cursor', message }], 400));
+
+/**
+ * Opaque to clients: the sort (and currency, for a price sort) it was taken in, the last row's sort
+ * key and id. A cursor replayed under another sort would point nowhere meaningful, so it is refused.
+ */
+function encodeCursor(sort: Sort, currency: string, cursor: ProductCursor): string {
+  return Buffer.from(JSON.stringify({ s: sort, c: currency, k: cursor.key, i: cursor.id })).toString('base64url');
+}
+
+function decodeCursor(value: string, sort: Sort, currency: string): ProductCursor {
+  let parsed: { s?: unknown; c?: unknown; k?: unknown; i?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the 400 below
+    // refused below
   }
-  throw new HttpProblem(problems.validation([{ in: 'query', field: 'cursor', message: 'not a cursor this API returned' }], 400));
+  const { s, c, k, i } = parsed && typeof parsed === 'object' ? parsed : {};
+  const keyValid = sort === 'price_asc' || sort === 'price_desc' ? typeof k === 'string' && /^-?\d{1,10}$/.test(k) : typeof k === 'string' && !Number.isNaN(Date.parse(k));
+  if (typeof s !== 'string' || !sorts.includes(s as Sort) || typeof i !== 'string' || !z.uuid().safeParse(i).success) {
+    throw invalidCursor('not a cursor this API returned');
+  }
+  if (s !== sort) throw invalidCursor(`this cursor belongs to sort=${s}, not sort=${sort}`);
+  if ((sort === 'price_asc' || sort === 'price_desc') && c !== currency) throw invalidCursor(`this cursor belongs to currency=${String(c)}`);
+  if (!keyValid) throw invalidCursor('not a cursor this API returned');
+  return { key: k as string, id: i };
+}
+
+function filtersOf(query: ListQuery): ProductListingFilters {
+  const attributes: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(query)) {
+    const name = attributeParam.exec(key)?.[1];
+    if (name) attributes[name] = Array.isArray(value) ? value : [value as string];
+  }
+  return {
+    category: query.category,
+    currency: query.currency,
+    priceMin: query.priceMin,
+    priceMax: query.priceMax,
+    attributes,
+    inStock: query.inStock === 'true',
+  };
 }
 
 const listProducts = createRoute({
   method: 'get',
   path: '/v1/products',
   tags: ['catalog'],
-  summary: 'List published products',
-  description: 'Cursor pagination in creation order: pages stay stable while products are added.',
-  request: { query: pageQuery },
+  summary: 'List published products, filtered and sorted',
+  description: [
+    'Filters combine with AND. Attribute filters are `attr.<name>=<value>` (e.g. `attr.material=cuir&attr.gender=femme`):',
+    'repeating one attribute accepts any of its values (`attr.material=cuir&attr.material=lin`), different attributes must all match;',
+    '`true`, `false` and numbers also match attributes stored as booleans or numbers. Any other unknown parameter is refused.',
+    'Prices compare the lowest variant price in `currency` (default EUR); a product without a price in it sorts last.',
+    'Cursor pagination on (sort key, id): pages stay stable while products are added.',
+  ].join(' '),
+  request: { query: listQuery },
   responses: {
     200: { description: 'A page of products', content: { 'application/json': { schema: ProductPage } } },
     ...ProblemResponses,
@@ -81,7 +188,7 @@ const getProduct = createRoute({
   method: 'get',
   path: '/v1/products/{slug}',
   tags: ['catalog'],
-  summary: 'One published product with its variants, prices and availability',
+  summary: 'One published product with its variants, prices, media and availability',
   request: { params: z.object({ slug: z.string().min(1).max(200) }) },
   responses: {
     200: { description: 'The product', content: { 'application/json': { schema: ProductDetail } } },
@@ -89,11 +196,51 @@ const getProduct = createRoute({
   },
 });
 
+/** Seconds a product stays cached; the outbox deletes it sooner when it changes. */
+const productTtlSeconds = 300;
+
+type CachedProduct = Omit<z.infer<typeof ProductDetail>, 'inStock' | 'variants'> & {
+  variants: Omit<z.infer<typeof Variant>, 'available'>[];
+};
+
+/** The catalog part of a product page, as cached: stock changes far more often than the catalog and is read live. */
+async function loadProduct(db: Parameters<typeof findPublishedProductBySlug>[0], slug: string): Promise<CachedProduct | undefined> {
+  const found = await findPublishedProductBySlug(db, slug);
+  if (!found) return undefined;
+  const { product } = found;
+  return {
+    id: product.id,
+    slug: product.slug,
+    title: product.title,
+    description: product.description,
+    brand: product.brand,
+    attributes: product.attributes,
+    categories: found.categories,
+    media: found.media.map((m) => ({ url: `/media/${m.storageKey.split('/').map(encodeURIComponent).join('/')}`, alt: m.alt, position: m.position })),
+    variants: found.variants.map((variant) => ({
+      sku: variant.sku,
+      title: variant.title,
+      options: variant.options,
+      weightGrams: variant.weightGrams,
+      prices: variant.prices.map((p) => ({ amount: p.amount, currency: p.currency, compareAtAmount: p.compareAtAmount })),
+    })),
+    createdAt: product.createdAt.toISOString(),
+    updatedAt: product.updatedAt.toISOString(),
+  };
+}
+
 export function productRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(listProducts, async (c) => {
-    const { limit, cursor } = c.req.valid('query');
+    const query = c.req.valid('query');
+    const { limit, cursor, currency } = query;
+    const sort: ProductListingSort = query.sort === 'relevance' ? 'newest' : query.sort;
     const { db } = c.get('deps');
-    const rows = await listPublishedProducts(db, { limit: limit + 1, after: cursor ? decodeCursor(cursor) : undefined });
+    const rows = await listPublishedProducts(db, {
+      limit: limit + 1,
+      sort,
+      filters: filtersOf(query),
+      after: cursor ? decodeCursor(cursor, query.sort, currency) : undefined,
+    });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return c.json(
@@ -106,7 +253,7 @@ export function productRoutes(app: OpenAPIHono<AppEnv>) {
           categories: row.categories,
           priceFrom: row.prices,
         })),
-        nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.cursorAt, id: last.id }) : null,
+        nextCursor: rows.length > limit && last ? encodeCursor(query.sort, currency, { key: last.sortKey, id: last.id }) : null,
       },
       200,
     );
@@ -114,37 +261,14 @@ export function productRoutes(app: OpenAPIHono<AppEnv>) {
 
   app.openapi(getProduct, async (c) => {
     const { slug } = c.req.valid('param');
-    const { db } = c.get('deps');
-    const found = await findPublishedProductBySlug(db, slug);
-    if (!found) throw new HttpProblem(problems.notFound(`No published product with slug ${slug}`));
+    const { db, redis, logger } = c.get('deps');
+    const product = await readCacheFor(redis, logger).get(catalogCacheKeys.productBySlug(slug), 'product', productTtlSeconds, () => loadProduct(db, slug));
+    if (!product) throw new HttpProblem(problems.notFound(`No published product with slug ${slug}`));
     const stock = await availableBySku(
       db,
-      found.variants.map((v) => v.sku),
+      product.variants.map((v) => v.sku),
     );
-    const variants = found.variants.map((variant) => ({
-      sku: variant.sku,
-      title: variant.title,
-      options: variant.options,
-      weightGrams: variant.weightGrams,
-      prices: variant.prices.map((p) => ({ amount: p.amount, currency: p.currency, compareAtAmount: p.compareAtAmount })),
-      available: stock.get(variant.sku) ?? 0,
-    }));
-    const { product } = found;
-    return c.json(
-      {
-        id: product.id,
-        slug: product.slug,
-        title: product.title,
-        description: product.description,
-        brand: product.brand,
-        attributes: product.attributes,
-        categories: found.categories,
-        variants,
-        inStock: variants.some((v) => v.available > 0),
-        createdAt: product.createdAt.toISOString(),
-        updatedAt: product.updatedAt.toISOString(),
-      },
-      200,
-    );
+    const variants = product.variants.map((variant) => ({ ...variant, available: stock.get(variant.sku) ?? 0 }));
+    return c.json({ ...product, variants, inStock: variants.some((v) => v.available > 0) }, 200);
   });
 }

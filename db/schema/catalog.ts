@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
   check,
   char,
+  customType,
   index,
   integer,
   jsonb,
@@ -10,6 +12,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 import { timestamps } from './columns';
@@ -45,7 +48,11 @@ export const products = catalog.table(
     ...timestamps,
   },
   // Keyset pagination walks (created_at, id); the index keeps pages cheap however deep the cursor.
-  (t) => [index('products_listing_idx').on(t.status, t.createdAt, t.id)],
+  (t) => [
+    index('products_listing_idx').on(t.status, t.createdAt, t.id),
+    // Serves the attribute filters of the listing (`attributes @@ jsonpath`).
+    index('products_attributes_idx').using('gin', t.attributes.op('jsonb_path_ops')),
+  ],
 );
 
 export const productCategories = catalog.table(
@@ -171,4 +178,92 @@ export const outbox = catalog.table(
     processedAt: timestamp('processed_at', { withTimezone: true }),
   },
   (t) => [index('outbox_pending_idx').on(t.id).where(sql`${t.processedAt} IS NULL`)],
+);
+
+/** Postgres has a tsvector type drizzle does not ship; values are only ever produced by the database. */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+export const searchIndexState = catalog.enum('search_index_state', ['building', 'live', 'retired']);
+
+/**
+ * The physical indexes behind a logical one (`alias`). A reindex builds a new one while the live one
+ * keeps answering, then flips `state` in one transaction: every search sees either the old index or
+ * the new one, never a half-built one.
+ */
+export const searchIndexes = catalog.table(
+  'search_indexes',
+  {
+    name: text('name').primaryKey(),
+    alias: text('alias').notNull(),
+    state: searchIndexState('state').notNull().default('building'),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('search_indexes_one_live_idx').on(t.alias).where(sql`${t.state} = 'live'`)],
+);
+
+/**
+ * One row per published product and physical index. The text columns hold what the shopper searches;
+ * the generated columns fold accents and case once, at write time, so queries can use the indexes.
+ */
+export const searchDocuments = catalog.table(
+  'search_documents',
+  {
+    indexName: text('index_name')
+      .notNull()
+      .references(() => searchIndexes.name, { onDelete: 'cascade' }),
+    productId: uuid('product_id').notNull(),
+    slug: text('slug').notNull(),
+    title: text('title').notNull(),
+    description: text('description').notNull(),
+    brand: text('brand'),
+    /** Category names, attribute and option values as one text: searched, never displayed. */
+    keywords: text('keywords').notNull(),
+    categoryPaths: text('category_paths').array().notNull(),
+    /** `key=value` for every product attribute and variant option: the attribute facets and filters. */
+    facetValues: text('facet_values').array().notNull(),
+    /** Lowest price per currency in minor units, e.g. `{"EUR": 4990}`. */
+    prices: jsonb('prices').$type<Record<string, number>>().notNull(),
+    inStock: boolean('in_stock').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    /** The whole document as the API returns it. */
+    document: jsonb('document').notNull(),
+    folded: text('folded')
+      .notNull()
+      .generatedAlwaysAs(
+        sql`catalog.fold(title || ' ' || coalesce(brand, '') || ' ' || keywords)`,
+      ),
+    // Stems in both shop languages, plus `simple` for exact words, prefixes and brand names no stemmer knows.
+    tsv: tsvector('tsv')
+      .notNull()
+      .generatedAlwaysAs(
+        sql`setweight(to_tsvector('simple', catalog.fold(title || ' ' || coalesce(brand, ''))), 'A')
+          || setweight(to_tsvector('french', catalog.fold(title)), 'A')
+          || setweight(to_tsvector('english', catalog.fold(title)), 'A')
+          || setweight(to_tsvector('simple', catalog.fold(keywords)), 'B')
+          || setweight(to_tsvector('french', catalog.fold(keywords)), 'B')
+          || setweight(to_tsvector('english', catalog.fold(keywords)), 'B')
+          || setweight(to_tsvector('simple', catalog.fold(description)), 'C')
+          || setweight(to_tsvector('french', catalog.fold(description)), 'C')
+          || setweight(to_tsvector('english', catalog.fold(description)), 'C')`,
+      ),
+  },
+  (t) => [
+    primaryKey({ columns: [t.indexName, t.productId] }),
+    index('search_documents_tsv_idx').using('gin', t.tsv),
+    index('search_documents_folded_trgm_idx').using('gin', t.folded.op('gin_trgm_ops')),
+    index('search_documents_categories_idx').using('gin', t.categoryPaths),
+    index('search_documents_facets_idx').using('gin', t.facetValues),
+  ],
+);
+
+/** Groups of equivalent terms (`pull`, `sweat`, `sweater`), edited by an admin, applied to every query of the alias. */
+export const searchSynonyms = catalog.table(
+  'search_synonyms',
+  {
+    alias: text('alias').notNull(),
+    position: integer('position').notNull(),
+    terms: text('terms').array().notNull(),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ columns: [t.alias, t.position] })],
 );

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { adminHeaders, freePort, startApi, testConfig, waitFor } from '../support/stack';
+import { adminHeaders, spawnWorkerProcess, startApi, testConfig, waitFor } from '../support/stack';
 
 type DemoProduct = { slug: string; variants: { sku: string; stock: unknown[] }[] };
 
@@ -20,20 +19,13 @@ describe('a worker killed in the middle of an import', () => {
   const config = testConfig('worker-crash', { IMPORT_BATCH_SIZE: '5' });
   let api: Awaited<ReturnType<typeof startApi>>;
   const children: ChildProcess[] = [];
-  let output = '';
 
   /** A real worker process, as `npm run worker` would start it, on this file's task queue. */
-  async function spawnWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../workers/catalog.ts', import.meta.url))], {
-      env: { ...process.env, TASK_QUEUE_PREFIX: config.TASK_QUEUE_PREFIX, WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
+  const spawnWorker = async () => {
+    const child = await spawnWorkerProcess(config);
     children.push(child);
-    await waitFor(async () => output.includes('workers running'), { what: 'worker to start', timeoutMs: 60_000 });
     return child;
-  }
+  };
 
   before(async () => {
     api = await startApi(config);
@@ -59,7 +51,6 @@ describe('a worker killed in the middle of an import', () => {
     assert.equal(atCrash.status, 'running');
     assert.ok(atCrash.processedRows < rows.length, `killed mid-way (${atCrash.processedRows}/${rows.length})`);
 
-    output = '';
     await spawnWorker();
     const done = await waitFor(async () => {
       const view = await progress();

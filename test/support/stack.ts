@@ -1,5 +1,7 @@
 import type { Worker } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { startApiServer } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
@@ -65,4 +67,21 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, op
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'condition'}`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
   }
+}
+
+/**
+ * A real worker process for the catalog queue, as `npm run worker` would start it, on the config's task
+ * queues; resolves once it polls. Tests kill these with SIGKILL to prove crash recovery.
+ */
+export async function spawnWorkerProcess(config: Config): Promise<ChildProcess> {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../workers/catalog.ts', import.meta.url))], {
+    env: { ...process.env, TASK_QUEUE_PREFIX: config.TASK_QUEUE_PREFIX, WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  await waitFor(async () => output.includes('workers running') || child.exitCode !== null, { what: 'worker to start', timeoutMs: 60_000 });
+  if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${output}`);
+  return child;
 }

@@ -1,6 +1,8 @@
 import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createCatalogActivities } from '../../activities/catalog/index';
 import { createInventoryActivities } from '../../activities/inventory/index';
+import { createSearchSyncActivities } from '../../activities/catalog/searchSync';
+import { createSearchIndex } from '../../search/index';
 import { workflowsPath, type WorkerContext } from '../runtime';
 
 /**
@@ -14,7 +16,16 @@ export async function createCatalogWorker(context: WorkerContext, workflowBundle
     namespace: context.config.TEMPORAL_NAMESPACE,
     taskQueue: context.config.taskQueues.catalog,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: { ...createCatalogActivities(deps), ...createInventoryActivities(deps) },
+    activities: {
+      ...createCatalogActivities(deps),
+      ...createInventoryActivities(deps),
+      ...createSearchSyncActivities({
+        sql: context.postgres.sql,
+        redis: context.redis,
+        search: createSearchIndex(context.config, { sql: context.postgres.sql }),
+        logger: context.logger,
+      }),
+    },
     plugins: [context.otelPlugin],
     shutdownGraceTime: '10s',
   });

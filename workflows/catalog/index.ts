@@ -1,1 +1,2 @@
 export { catalogImport } from './catalogImport';
+export { reindex, searchIndexSync } from './searchIndexSync';

@@ -1,0 +1,236 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { MeilisearchRequestError, MeilisearchRequestTimeOutError } from 'meilisearch';
+import { DependencyUnavailableError, isConnectionError } from '../../platform/errors';
+import { requireAdmin } from '../admin-auth';
+import type { AppEnv } from '../deps';
+import { HttpProblem, problem, problems } from '../problem';
+import { AdminProblemResponses, Money, ProblemResponses } from '../schemas';
+
+export const searchPath = '/v1/search';
+export const synonymsPath = '/v1/admin/search/synonyms';
+
+/** Far above any real search URL; a longer one is refused before anything parses it. */
+const maxQueryStringBytes = 4_096;
+
+const money = z.coerce.number().int('must be an integer amount in minor units').min(0, 'must not be negative').max(100_000_000);
+
+/** `?attr=colour:noir&attr=size:M`: one value or several, each `key:value`. */
+const attributeFilter = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : [value]))
+  .pipe(
+    z
+      .array(z.string().max(200).regex(/^[^:]+:.+$/, 'must be key:value, e.g. colour:noir'))
+      .max(20)
+      .transform((pairs) => pairs.map((pair) => ({ key: pair.slice(0, pair.indexOf(':')), value: pair.slice(pair.indexOf(':') + 1) }))),
+  )
+  .openapi({ type: 'array', items: { type: 'string' }, description: 'Attribute or option value as `key:value`; repeat it. The same key is OR, different keys are AND.' });
+
+const SearchParams = z
+  .object({
+    q: z.string().max(200).default('').openapi({ description: 'Words to find; typos, accents, prefixes and synonyms are tolerated' }),
+    category: z
+      .string()
+      .max(300)
+      .regex(/^[a-z0-9-]+(\/[a-z0-9-]+)*$/, 'must be a category path such as sport/chaussures')
+      .optional()
+      .openapi({ description: 'Category path; products of its subcategories match too' }),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
+    minPrice: money.optional().openapi({ description: 'Minor units, inclusive, in `currency`' }),
+    maxPrice: money.optional().openapi({ description: 'Minor units, inclusive, in `currency`' }),
+    attr: attributeFilter.optional(),
+    inStock: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+    sort: z.enum(['relevance', 'price-asc', 'price-desc', 'newest']).default('relevance'),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .refine((params) => params.minPrice === undefined || params.maxPrice === undefined || params.minPrice <= params.maxPrice, {
+    message: 'must not be below minPrice',
+    path: ['maxPrice'],
+  });
+
+const Highlights = z.object({
+  title: z.string().openapi({ description: 'HTML-escaped, with `<mark>` around matched words' }),
+  description: z.string().openapi({ description: 'An HTML-escaped excerpt, with `<mark>` around matched words' }),
+});
+
+const SearchHit = z
+  .object({
+    id: z.uuid(),
+    slug: z.string(),
+    title: z.string(),
+    brand: z.string().nullable(),
+    categories: z.array(z.string()),
+    price: Money.nullable().openapi({ description: 'Lowest price in the requested currency; null when the product has none in it' }),
+    priceFrom: z.array(Money),
+    inStock: z.boolean(),
+    highlights: Highlights,
+  })
+  .openapi('SearchHit');
+
+const FacetCount = z.object({ value: z.string(), count: z.number().int() });
+
+const SearchPage = z
+  .object({
+    items: z.array(SearchHit),
+    total: z.number().int().openapi({ description: 'Matches over all pages' }),
+    facets: z.object({
+      categories: z.array(FacetCount),
+      prices: z.array(z.object({ min: z.number().int(), max: z.number().int().nullable(), count: z.number().int() })),
+      attributes: z.record(z.string(), z.array(FacetCount)),
+      inStock: z.number().int(),
+    }),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi('SearchPage');
+
+const SynonymGroups = z
+  .object({
+    groups: z
+      .array(z.array(z.string().trim().min(1).max(100)).min(2).max(20))
+      .max(500)
+      .openapi({ description: 'Each group lists terms a shopper may use for the same thing', example: [['pull', 'sweater', 'chandail']] }),
+  })
+  .strict()
+  .openapi('SynonymGroups');
+
+const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+
+function decodeCursor(value: string): number {
+  try {
+    const { o } = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { o?: unknown };
+    if (typeof o === 'number' && Number.isInteger(o) && o >= 0 && o <= 10_000) return o;
+  } catch {
+    // fall through to the 400 below
+  }
+  throw new HttpProblem(problems.validation([{ in: 'query', field: 'cursor', message: 'not a cursor this API returned' }], 400));
+}
+
+function refuseLongQueryStrings(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const url = c.req.url;
+    const at = url.indexOf('?');
+    if (at >= 0 && url.length - at > maxQueryStringBytes) {
+      return problem(c, { status: 414, slug: 'uri-too-long', title: 'URI Too Long', detail: `The query string exceeds ${maxQueryStringBytes} bytes` });
+    }
+    return next();
+  };
+}
+
+/** A search backend that cannot be reached is a 503 like any other dependency, not a 500. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isConnectionError(error) || error instanceof MeilisearchRequestError || error instanceof MeilisearchRequestTimeOutError) {
+      throw new DependencyUnavailableError('search', error);
+    }
+    throw error;
+  }
+}
+
+const searchRoute = createRoute({
+  method: 'get',
+  path: searchPath,
+  tags: ['catalog'],
+  summary: 'Search published products, with facets',
+  description: 'Facet counts cover every match of the query and filters, not only the page returned.',
+  middleware: [refuseLongQueryStrings()] as const,
+  request: { query: SearchParams },
+  responses: {
+    200: { description: 'A page of matches with facets', content: { 'application/json': { schema: SearchPage } } },
+    414: { description: 'Query string too long', content: ProblemResponses[400].content },
+    ...ProblemResponses,
+  },
+});
+
+const getSynonyms = createRoute({
+  method: 'get',
+  path: synonymsPath,
+  tags: ['admin', 'catalog'],
+  summary: 'Synonym groups applied to every search',
+  security: [{ adminToken: [] }],
+  middleware: [requireAdmin()] as const,
+  responses: {
+    200: { description: 'The synonym groups', content: { 'application/json': { schema: SynonymGroups } } },
+    ...AdminProblemResponses,
+  },
+});
+
+const putSynonyms = createRoute({
+  method: 'put',
+  path: synonymsPath,
+  tags: ['admin', 'catalog'],
+  summary: 'Replace every synonym group',
+  description: 'Takes effect on the next search, in the live index and in an index being rebuilt.',
+  security: [{ adminToken: [] }],
+  middleware: [requireAdmin()] as const,
+  request: { body: { required: true, content: { 'application/json': { schema: SynonymGroups } } } },
+  responses: {
+    200: { description: 'The stored synonym groups', content: { 'application/json': { schema: SynonymGroups } } },
+    ...AdminProblemResponses,
+  },
+});
+
+export function searchRoutes(app: OpenAPIHono<AppEnv>) {
+  app.openapi(searchRoute, async (c) => {
+    const params = c.req.valid('query');
+    const { search } = c.get('deps');
+    const offset = params.cursor ? decodeCursor(params.cursor) : 0;
+    const result = await guarded(() =>
+      search.search({
+        q: params.q,
+        category: params.category,
+        currency: params.currency,
+        minPrice: params.minPrice,
+        maxPrice: params.maxPrice,
+        attributes: params.attr,
+        inStock: params.inStock,
+        sort: params.sort,
+        limit: params.limit,
+        offset,
+      }),
+    );
+    const next = offset + result.hits.length;
+    return c.json(
+      {
+        items: result.hits.map(({ document, highlights }) => ({
+          id: document.id,
+          slug: document.slug,
+          title: document.title,
+          brand: document.brand,
+          categories: document.categoryPaths,
+          price: document.prices[params.currency] === undefined ? null : { amount: document.prices[params.currency]!, currency: params.currency },
+          priceFrom: Object.entries(document.prices)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([currency, amount]) => ({ amount, currency })),
+          inStock: document.inStock,
+          highlights,
+        })),
+        total: result.total,
+        facets: result.facets,
+        nextCursor: result.hits.length === params.limit && next < result.total ? encodeCursor(next) : null,
+      },
+      200,
+    );
+  });
+
+  app.openapi(getSynonyms, async (c) => {
+    const { search } = c.get('deps');
+    return c.json({ groups: await guarded(() => search.getSynonyms()) }, 200);
+  });
+
+  app.openapi(putSynonyms, async (c) => {
+    const { search, logger } = c.get('deps');
+    // Stored lower-cased and de-duplicated: matching ignores case anyway, and an admin sees what applies.
+    const groups = c.req
+      .valid('json')
+      .groups.map((group) => [...new Set(group.map((term) => term.toLowerCase()))])
+      .filter((group) => group.length >= 2);
+    await guarded(() => search.setSynonyms(groups));
+    logger.info({ requestId: c.get('requestId'), groups: groups.length }, 'search synonyms replaced');
+    return c.json({ groups: await guarded(() => search.getSynonyms()) }, 200);
+  });
+}

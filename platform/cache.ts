@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { Counter } from 'prom-client';
+import type { Logger } from './logger';
+
+/**
+ * Read cache in Redis, cache-aside: Postgres stays the truth and the cache may only ever make a read
+ * faster, never fail it. Entries are deleted when the catalog outbox says the data behind them changed
+ * (`invalidate`), and expire after their TTL in case an invalidation is lost.
+ */
+
+export interface ReadCacheOptions {
+  /** Longest wait for any one Redis command before the read goes to Postgres: a hung Redis must not add seconds. */
+  commandTimeoutMs: number;
+  /** How long the process that won the load lock may take before others stop waiting for it. */
+  lockMs: number;
+  /** How long a process that lost the lock polls for the winner's value before loading by itself. */
+  waitMs: number;
+  pollMs: number;
+  /** After a failed or slow command, reads skip Redis this long: a hung Redis costs one timeout, not one per request. */
+  backoffMs: number;
+}
+
+const defaults: ReadCacheOptions = { commandTimeoutMs: 100, lockMs: 2_000, waitMs: 500, pollMs: 20, backoffMs: 1_000 };
+
+type Outcome = 'hit' | 'miss' | 'waited' | 'bypass';
+
+/**
+ * Per process; registered on the API's registry by api/metrics.ts. `cache` is the key family (never
+ * the key itself, which would make one series per product).
+ */
+export const cacheLookupsMetric = 'comptoir_cache_lookups_total';
+export const cacheLookups = new Counter({
+  name: cacheLookupsMetric,
+  help: 'Read-cache lookups by key family and outcome (hit, miss, waited for another loader, bypass when Redis is down)',
+  labelNames: ['cache', 'outcome'] as const,
+  registers: [],
+});
+
+class RedisTimeout extends Error {
+  override name = 'RedisTimeout';
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisTimeout(`no answer from Redis within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Deletes the lock only while it still holds our token: a loader slower than lockMs must not free
+// the lock another process took after it expired.
+const releaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+export class ReadCache {
+  private readonly options: ReadCacheOptions;
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private outage = false;
+  private skipUntil = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    options: Partial<ReadCacheOptions> = {},
+  ) {
+    this.options = { ...defaults, ...options };
+  }
+
+  /**
+   * The cached value of `key`, or `load()`'s, stored for `ttlSeconds`. Concurrent misses for one key
+   * share one load in this process (single-flight) and, through a short Redis lock, across processes.
+   * `undefined` (not found) is returned as is and not stored.
+   */
+  get<T>(key: string, family: string, ttlSeconds: number, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const running = this.inFlight.get(key) as Promise<T | undefined> | undefined;
+    if (running) return running;
+    const flight = this.lookup(key, family, ttlSeconds, load).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, flight);
+    return flight;
+  }
+
+  /** Deletes entries now; a Redis that is down is reported to the caller, who may retry (the outbox does). */
+  invalidate(keys: string[]): Promise<number> {
+    return invalidate(this.redis, keys);
+  }
+
+  private async lookup<T>(key: string, family: string, ttlSeconds: number, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    // A client that is not connected fails every command at once (no offline queue), but checking
+    // first saves even that during an outage.
+    if (this.redis.status !== 'ready') return this.bypass(family, load, new Error(`redis client is ${this.redis.status}`));
+    if (Date.now() < this.skipUntil) return this.bypass(family, load, new Error('redis failed a moment ago'));
+    let cached: string | null;
+    try {
+      cached = await this.command(this.redis.get(key));
+    } catch (error) {
+      return this.bypass(family, load, error);
+    }
+    if (cached !== null) return this.found<T>(family, 'hit', cached);
+
+    const token = randomUUID();
+    const lockKey = `${key}:loading`;
+    let locked = false;
+    try {
+      locked = (await this.command(this.redis.set(lockKey, token, 'PX', this.options.lockMs, 'NX'))) === 'OK';
+    } catch (error) {
+      return this.bypass(family, load, error);
+    }
+    if (!locked) {
+      const deadline = Date.now() + this.options.waitMs;
+      while (Date.now() < deadline) {
+        await sleep(this.options.pollMs);
+        try {
+          const [value, loading] = await this.command(this.redis.mget(key, lockKey));
+          if (value != null) return this.found<T>(family, 'waited', value);
+          // The winner is done and stored nothing (not found) or gave up: waiting longer gains nothing.
+          if (loading == null) break;
+        } catch (error) {
+          return this.bypass(family, load, error);
+        }
+      }
+      // The winner is slow or gone (or found nothing to store): load rather than keep the shopper waiting.
+    }
+
+    cacheLookups.inc({ cache: family, outcome: 'miss' });
+    try {
+      const value = await load();
+      if (value !== undefined) await this.quietly(this.redis.set(key, JSON.stringify(value), 'EX', ttlSeconds));
+      return value;
+    } finally {
+      if (locked) await this.quietly(this.redis.eval(releaseScript, 1, lockKey, token));
+    }
+  }
+
+  private found<T>(family: string, outcome: Outcome, raw: string): T {
+    this.recovered();
+    cacheLookups.inc({ cache: family, outcome });
+    return JSON.parse(raw) as T;
+  }
+
+  private async bypass<T>(family: string, load: () => Promise<T | undefined>, error: unknown): Promise<T | undefined> {
+    if (!this.outage) {
+      this.outage = true;
+      this.logger.warn({ err: { message: (error as Error)?.message } }, 'read cache unavailable: reading from Postgres until Redis answers again');
+    }
+    cacheLookups.inc({ cache: family, outcome: 'bypass' });
+    return load();
+  }
+
+  private recovered() {
+    if (this.outage) {
+      this.outage = false;
+      this.logger.info('read cache available again');
+    }
+  }
+
+  private command<T>(promise: Promise<T>): Promise<T> {
+    return withTimeout(promise, this.options.commandTimeoutMs).then(
+      (value) => {
+        this.recovered();
+        return value;
+      },
+      (error: unknown) => {
+        this.skipUntil = Date.now() + this.options.backoffMs;
+        throw error;
+      },
+    );
+  }
+
+  /** Writes that only warm the cache: their failure changes nothing for the reader. */
+  private async quietly(promise: Promise<unknown>): Promise<void> {
+    try {
+      await this.command(promise);
+    } catch {
+      // The next read misses and loads again; an outage is logged by the reads themselves.
+    }
+  }
+}
+
+const caches = new WeakMap<Redis, ReadCache>();
+
+/** One cache per Redis client, so its single-flight map covers the whole process. */
+export function readCacheFor(redis: Redis, logger: Logger): ReadCache {
+  let cache = caches.get(redis);
+  if (!cache) caches.set(redis, (cache = new ReadCache(redis, logger)));
+  return cache;
+}
+
+/** Deletes cache entries (keys from cache/catalog-keys.ts; the client's keyPrefix is added by ioredis). */
+export async function invalidate(redis: Redis, keys: string[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  return redis.del(...keys);
+}
