@@ -78,8 +78,8 @@ function filterOf(query: SearchQuery): string[] {
   const filters: string[] = [];
   if (query.category) filters.push(`categoryPaths = ${quoted(query.category)}`);
   const price = `prices.${query.currency}`;
-  if (query.minPrice !== undefined) filters.push(`${price} >= ${query.minPrice}`);
-  if (query.maxPrice !== undefined) filters.push(`${price} <= ${query.maxPrice}`);
+  if (query.priceMin !== undefined) filters.push(`${price} >= ${query.priceMin}`);
+  if (query.priceMax !== undefined) filters.push(`${price} <= ${query.priceMax}`);
   const byKey = new Map<string, string[]>();
   for (const { key, value } of query.attributes ?? []) byKey.set(key, [...(byKey.get(key) ?? []), `${key}=${value}`]);
   for (const values of byKey.values()) filters.push(`facetValues IN [${values.map(quoted).join(', ')}]`);
@@ -89,9 +89,9 @@ function filterOf(query: SearchQuery): string[] {
 
 function sortOf(query: SearchQuery): string[] | undefined {
   switch (query.sort) {
-    case 'price-asc':
+    case 'price_asc':
       return [`prices.${query.currency}:asc`];
-    case 'price-desc':
+    case 'price_desc':
       return [`prices.${query.currency}:desc`];
     case 'newest':
       return ['createdAtMs:desc'];

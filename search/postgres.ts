@@ -57,8 +57,8 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
     const conditions: Fragment[] = words.map((word) => wordMatches(word, synonyms, words.length === 1));
     if (query.category) conditions.push(sql`d.category_paths @> ${sql.array([query.category])}::text[]`);
     const price = sql`(d.prices ->> ${query.currency})::int`;
-    if (query.minPrice !== undefined) conditions.push(sql`${price} >= ${query.minPrice}`);
-    if (query.maxPrice !== undefined) conditions.push(sql`${price} <= ${query.maxPrice}`);
+    if (query.priceMin !== undefined) conditions.push(sql`${price} >= ${query.priceMin}`);
+    if (query.priceMax !== undefined) conditions.push(sql`${price} <= ${query.priceMax}`);
     const byKey = new Map<string, string[]>();
     for (const { key, value } of query.attributes ?? []) byKey.set(key, [...(byKey.get(key) ?? []), `${key}=${value}`]);
     for (const values of byKey.values()) conditions.push(sql`d.facet_values && ${sql.array(values)}::text[]`);
@@ -87,9 +87,9 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
   function orderOf(query: SearchQuery, words: string[]): Fragment {
     const price = sql`(d.prices ->> ${query.currency})::int`;
     switch (query.sort) {
-      case 'price-asc':
+      case 'price_asc':
         return sql`${price} ASC NULLS LAST, d.product_id`;
-      case 'price-desc':
+      case 'price_desc':
         return sql`${price} DESC NULLS LAST, d.product_id`;
       case 'newest':
         return sql`d.created_at DESC, d.product_id`;

@@ -23,7 +23,7 @@ export interface SearchDocument {
   createdAt: string;
 }
 
-export type SearchSort = 'relevance' | 'price-asc' | 'price-desc' | 'newest';
+export type SearchSort = 'relevance' | 'price_asc' | 'price_desc' | 'newest';
 
 export interface SearchQuery {
   q: string;
@@ -31,8 +31,8 @@ export interface SearchQuery {
   category?: string;
   /** Currency of the price filter, the price sort, the price facet and `price` in each hit. */
   currency: string;
-  minPrice?: number;
-  maxPrice?: number;
+  priceMin?: number;
+  priceMax?: number;
   /** Attribute or option values: the same key is OR, different keys are AND. */
   attributes?: { key: string; value: string }[];
   inStock?: boolean;

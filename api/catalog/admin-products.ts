@@ -45,7 +45,7 @@ const PriceBody = z
   .object({ amount: minorUnits, compareAtAmount: minorUnits.nullable().optional() })
   .strict()
   .refine(compareAtAboveAmount, compareAtMessage)
-  .openapi('AdminPriceInput');
+  .openapi('AdpriceMinInput');
 
 const NewVariantBody = z
   .object({
@@ -111,7 +111,7 @@ const CategoriesBody = z
   .strict()
   .openapi('AdminProductCategories');
 
-const AdminPrice = z.object({ currency: z.string(), amount: z.number().int(), compareAtAmount: z.number().int().nullable() });
+const AdpriceMin = z.object({ currency: z.string(), amount: z.number().int(), compareAtAmount: z.number().int().nullable() });
 
 const AdminVariant = z
   .object({
@@ -121,7 +121,7 @@ const AdminVariant = z
     options: z.record(z.string(), z.string()),
     weightGrams: z.number().int().nullable(),
     position: z.number().int(),
-    prices: z.array(AdminPrice),
+    prices: z.array(AdpriceMin),
   })
   .openapi('AdminVariant');
 

@@ -15,17 +15,10 @@ const maxQueryStringBytes = 4_096;
 
 const money = z.coerce.number().int('must be an integer amount in minor units').min(0, 'must not be negative').max(100_000_000);
 
-/** `?attr=colour:noir&attr=size:M`: one value or several, each `key:value`. */
-const attributeFilter = z
-  .union([z.string(), z.array(z.string())])
-  .transform((value) => (Array.isArray(value) ? value : [value]))
-  .pipe(
-    z
-      .array(z.string().max(200).regex(/^[^:]+:.+$/, 'must be key:value, e.g. colour:noir'))
-      .max(20)
-      .transform((pairs) => pairs.map((pair) => ({ key: pair.slice(0, pair.indexOf(':')), value: pair.slice(pair.indexOf(':') + 1) }))),
-  )
-  .openapi({ type: 'array', items: { type: 'string' }, description: 'Attribute or option value as `key:value`; repeat it. The same key is OR, different keys are AND.' });
+/** `attr.<name>=<value>`, as on GET /v1/products: repeating one name is OR, different names are AND. */
+const attributeParam = /^attr\.([a-z0-9_]{1,64})$/;
+const attributeValue = z.string().min(1).max(100);
+const maxAttributes = 10;
 
 const SearchParams = z
   .object({
@@ -33,23 +26,44 @@ const SearchParams = z
     category: z
       .string()
       .max(300)
-      .regex(/^[a-z0-9-]+(\/[a-z0-9-]+)*$/, 'must be a category path such as sport/chaussures')
+      .regex(/^[a-z0-9_-]+(\/[a-z0-9_-]+)*$/, 'must be a category path such as sport/chaussures')
       .optional()
       .openapi({ description: 'Category path; products of its subcategories match too' }),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').default('EUR'),
-    minPrice: money.optional().openapi({ description: 'Minor units, inclusive, in `currency`' }),
-    maxPrice: money.optional().openapi({ description: 'Minor units, inclusive, in `currency`' }),
-    attr: attributeFilter.optional(),
+    priceMin: money.optional().openapi({ description: 'Minor units, inclusive, in `currency`' }),
+    priceMax: money.optional().openapi({ description: 'Minor units, inclusive, in `currency`' }),
     inStock: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
-    sort: z.enum(['relevance', 'price-asc', 'price-desc', 'newest']).default('relevance'),
+    sort: z.enum(['relevance', 'price_asc', 'price_desc', 'newest']).default('relevance'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().min(1).max(200).optional(),
   })
-  .strict()
-  .refine((params) => params.minPrice === undefined || params.maxPrice === undefined || params.minPrice <= params.maxPrice, {
-    message: 'must not be below minPrice',
-    path: ['maxPrice'],
+  // `attr.<name>` parameters are open-ended; every other unknown parameter is refused by name.
+  .catchall(z.union([attributeValue, z.array(attributeValue).max(20)]))
+  .superRefine(
+    (params, ctx) => {
+      const attributes = Object.keys(params).filter((key) => attributeParam.test(key));
+      for (const key of Object.keys(params)) {
+        if (!namedParams.has(key) && !attributeParam.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'unknown field' });
+      }
+      if (attributes.length > maxAttributes) ctx.addIssue({ code: 'custom', path: [], message: `at most ${maxAttributes} attr.* filters` });
+      if (params.priceMin !== undefined && params.priceMax !== undefined && params.priceMin > params.priceMax) {
+        ctx.addIssue({ code: 'custom', path: ['priceMin'], message: `must not exceed priceMax (${params.priceMax})` });
+      }
+    },
+    { when: () => true },
+  );
+
+const namedParams = new Set(['q', 'category', 'currency', 'priceMin', 'priceMax', 'inStock', 'sort', 'limit', 'cursor']);
+
+/** The `attr.*` parameters as the search backends take them: one `{ key, value }` per value. */
+function attributeFilters(params: Record<string, unknown>): { key: string; value: string }[] | undefined {
+  const pairs = Object.entries(params).flatMap(([name, value]) => {
+    const key = attributeParam.exec(name)?.[1];
+    if (!key) return [];
+    return (Array.isArray(value) ? value : [value]).map((v) => ({ key, value: String(v) }));
   });
+  return pairs.length > 0 ? pairs : undefined;
+}
 
 const Highlights = z.object({
   title: z.string().openapi({ description: 'HTML-escaped, with `<mark>` around matched words' }),
@@ -184,9 +198,9 @@ export function searchRoutes(app: OpenAPIHono<AppEnv>) {
         q: params.q,
         category: params.category,
         currency: params.currency,
-        minPrice: params.minPrice,
-        maxPrice: params.maxPrice,
-        attributes: params.attr,
+        priceMin: params.priceMin,
+        priceMax: params.priceMax,
+        attributes: attributeFilters(params),
         inStock: params.inStock,
         sort: params.sort,
         limit: params.limit,

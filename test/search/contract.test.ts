@@ -232,8 +232,8 @@ for (const backend of backends) {
       assert.deepEqual(await nameSet({ category: 'sport/chaussures' }), new Set(['chaussures-trail', 'leather-shoes']));
       assert.deepEqual(await nameSet({ category: 'sport', inStock: true }), new Set(['chaussures-trail', 'leather-shoes']));
       assert.deepEqual(await nameSet({ category: 'sport', inStock: false }), new Set(['chaussettes-sport']));
-      assert.deepEqual(await nameSet({ minPrice: 5000, maxPrice: 10000 }), new Set(['chaussures-trail', 'pull-merinos']));
-      assert.deepEqual(await nameSet({ currency: 'USD', minPrice: 0 }), new Set(['leather-shoes']));
+      assert.deepEqual(await nameSet({ priceMin: 5000, priceMax: 10000 }), new Set(['chaussures-trail', 'pull-merinos']));
+      assert.deepEqual(await nameSet({ currency: 'USD', priceMin: 0 }), new Set(['leather-shoes']));
       // Same key: either value; different keys: both.
       assert.deepEqual(
         await nameSet({ attributes: [{ key: 'colour', value: 'noir' }, { key: 'colour', value: 'bleu' }] }),
@@ -243,13 +243,13 @@ for (const backend of backends) {
         await nameSet({ attributes: [{ key: 'colour', value: 'noir' }, { key: 'material', value: 'fonte' }] }),
         new Set(['theiere-fonte']),
       );
-      assert.deepEqual(await nameSet({ q: 'running', category: 'sport', maxPrice: 10000 }), new Set(['chaussures-trail']));
+      assert.deepEqual(await nameSet({ q: 'running', category: 'sport', priceMax: 10000 }), new Set(['chaussures-trail']));
     });
 
     test('sort orders: price ascending and descending, newest, relevance', async () => {
       const byPrice = [...fixtures].sort((a, b) => a.prices.EUR! - b.prices.EUR!).map((d) => nameOf.get(d.id));
-      assert.deepEqual(await names({ sort: 'price-asc' }), byPrice);
-      assert.deepEqual(await names({ sort: 'price-desc' }), [...byPrice].reverse());
+      assert.deepEqual(await names({ sort: 'price_asc' }), byPrice);
+      assert.deepEqual(await names({ sort: 'price_desc' }), [...byPrice].reverse());
       const newest = [...fixtures].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((d) => nameOf.get(d.id));
       assert.deepEqual(await names({ sort: 'newest' }), newest);
       // A title match ranks before a match in the categories only.
@@ -259,10 +259,10 @@ for (const backend of backends) {
     });
 
     test('pagination: limit and offset walk the result without overlap', async () => {
-      const all = await names({ sort: 'price-asc' });
-      const pages = [...(await names({ sort: 'price-asc', limit: 3, offset: 0 })), ...(await names({ sort: 'price-asc', limit: 3, offset: 3 })), ...(await names({ sort: 'price-asc', limit: 3, offset: 6 }))];
+      const all = await names({ sort: 'price_asc' });
+      const pages = [...(await names({ sort: 'price_asc', limit: 3, offset: 0 })), ...(await names({ sort: 'price_asc', limit: 3, offset: 3 })), ...(await names({ sort: 'price_asc', limit: 3, offset: 6 }))];
       assert.deepEqual(pages, all);
-      const second = await search({ sort: 'price-asc', limit: 3, offset: 3 });
+      const second = await search({ sort: 'price_asc', limit: 3, offset: 3 });
       assert.equal(second.total, fixtures.length);
     });
 
@@ -270,7 +270,7 @@ for (const backend of backends) {
       const [hit] = (await search({ q: 'theiere' })).hits;
       assert.equal(hit!.highlights.title, '<mark>Théière</mark> en fonte noire');
       assert.match(hit!.highlights.description, /<mark>théière<\/mark>/);
-      const typo = (await search({ q: 'chausure', category: 'sport/chaussures/running', inStock: true, maxPrice: 10000 })).hits;
+      const typo = (await search({ q: 'chausure', category: 'sport/chaussures/running', inStock: true, priceMax: 10000 })).hits;
       assert.match(typo[0]!.highlights.title, /<mark>Chaussures<\/mark>/);
       const prefix = (await search({ q: 'chaus', category: 'sport', inStock: false })).hits;
       assert.match(prefix[0]!.highlights.title, /<mark>Chaussettes<\/mark> de sport/);
