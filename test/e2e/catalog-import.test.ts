@@ -1,10 +1,10 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { setupTelemetry } from '../../platform/telemetry';
 import { catalogImportWorkflowId } from '../../workflows/catalog/definitions';
+import { recordHistory } from '../support/histories';
 import { adminHeaders, freePort, startApi, startWorker, testConfig, waitFor } from '../support/stack';
 
 const demo = JSON.parse(readFileSync(new URL('../../db/seed/demo-catalog.json', import.meta.url), 'utf8')) as {
@@ -119,11 +119,7 @@ describe('catalog import, end to end over HTTP with a running worker', () => {
     assert.ok(names.has('db.importBatch'), `spans: ${[...names].join(', ')}`);
 
     // Stored for the replay test, so a workflow change that breaks running imports fails CI.
-    if (process.env.RECORD_HISTORIES === '1') {
-      const history = await api.deps.temporal.client.workflow.getHandle(accepted.workflowId).fetchHistory();
-      mkdirSync(new URL('../histories/', import.meta.url), { recursive: true });
-      writeFileSync(new URL('../histories/catalogImport-demo.json', import.meta.url), historyToJSON(history) + '\n');
-    }
+    await recordHistory(api.deps.temporal.client, accepted.workflowId, 'catalogImport-demo');
   });
 
   test('the same Idempotency-Key and body answer with the same import; another body with it is refused', async () => {

@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { catalogCacheKeys } from '../../cache/catalog-keys';
 import { buildSearchDocuments } from '../../search/documents';
-import { reindexWorkflowId, reindexWorkflowType, type ReindexResult } from '../../workflows/catalog/definitions';
+import { reindexWorkflowId, reindexWorkflowType, searchIndexSyncWorkflowId, type ReindexResult } from '../../workflows/catalog/definitions';
 import { ensureSearchIndexSync } from '../../workers/search-sync';
+import { recordHistory } from '../support/histories';
 import { adminHeaders, freePort, startApi, startWorker, testConfig, waitFor, spawnWorkerProcess } from '../support/stack';
 
 const run = Date.now().toString(36);
@@ -180,6 +181,9 @@ describe('search over HTTP, kept in step by the searchIndexSync workflow', () =>
     // The sync now writes into the new index.
     await importRows([{ ...teapot, title: 'Théière Zeppelin en fonte émaillée' }]);
     await waitFor(async () => (await search('q=emaillee%20zeppelin')).total === 1, { what: 'a change after the swap', timeoutMs: 30_000 });
+
+    await recordHistory(client, reindexWorkflowId(reindexId, config.TASK_QUEUE_PREFIX), 'reindex');
+    await recordHistory(client, searchIndexSyncWorkflowId(config.TASK_QUEUE_PREFIX), 'searchIndexSync-running');
   });
 });
 
