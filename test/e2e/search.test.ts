@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { catalogCacheKeys } from '../../cache/catalog-keys';
 import { buildSearchDocuments } from '../../search/documents';
 import { reindexWorkflowId, reindexWorkflowType, searchIndexSyncWorkflowId, type ReindexResult } from '../../workflows/catalog/definitions';
 import { ensureSearchIndexSync } from '../../workers/search-sync';
 import { recordHistory } from '../support/histories';
-import { adminHeaders, freePort, startApi, startWorker, testConfig, waitFor, spawnWorkerProcess } from '../support/stack';
+import { adminHeaders, freePort, startApi, startWorker, testConfig, waitFor, crashStage, prefixedDemoCatalog } from '../support/stack';
 
 const run = Date.now().toString(36);
 
@@ -187,35 +185,14 @@ describe('search over HTTP, kept in step by the searchIndexSync workflow', () =>
   });
 });
 
-type DemoProduct = { slug: string; status: string; variants: { sku: string }[] };
-
 describe('the outbox drain with its worker killed mid-way', () => {
   const config = testConfig('search-drain', { IMPORT_BATCH_SIZE: '10' });
-  const rows = (JSON.parse(readFileSync(new URL('../../db/seed/demo-catalog.json', import.meta.url), 'utf8')) as DemoProduct[]).map((p) => ({
-    ...p,
-    slug: `drain-${p.slug}`,
-    variants: p.variants.map((v) => ({ ...v, sku: `DRAIN-${v.sku}` })),
-  }));
-  let api: Awaited<ReturnType<typeof startApi>>;
-  const children: ChildProcess[] = [];
-
-  const spawnWorker = async () => {
-    const child = await spawnWorkerProcess(config);
-    children.push(child);
-    return child;
-  };
-
-  before(async () => {
-    api = await startApi(config);
-  });
-
-  after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await api?.stop();
-  });
+  const rows = prefixedDemoCatalog('drain');
+  const stage = crashStage(config);
+  const spawnWorker = () => stage.spawnWorker();
 
   const pending = async () => {
-    const [row] = await api.deps.sql<{ catalog: number; stock: number; processed: number }[]>`
+    const [row] = await stage.api.deps.sql<{ catalog: number; stock: number; processed: number }[]>`
       SELECT (SELECT count(*)::int FROM catalog.outbox WHERE processed_at IS NULL) AS catalog,
              (SELECT count(*)::int FROM inventory.outbox WHERE processed_at IS NULL) AS stock,
              (SELECT count(*)::int FROM catalog.outbox o JOIN catalog.products p ON p.id = o.aggregate_id
@@ -225,7 +202,7 @@ describe('the outbox drain with its worker killed mid-way', () => {
 
   test('loses nothing and duplicates nothing: the index matches the catalog', async () => {
     const first = await spawnWorker();
-    const response = await fetch(`${api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: adminHeaders(config), body: JSON.stringify(rows) });
+    const response = await fetch(`${stage.api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: adminHeaders(config), body: JSON.stringify(rows) });
     assert.equal(response.status, 202);
     const location = response.headers.get('location')!;
 
@@ -237,7 +214,7 @@ describe('the outbox drain with its worker killed mid-way', () => {
     assert.ok(atCrash.processed < rows.length, `killed mid-way (${atCrash.processed}/${rows.length} product events drained)`);
 
     await spawnWorker();
-    await waitFor(async () => ((await (await fetch(`${api.baseUrl}${location}`, { headers: adminHeaders(config) })).json()) as { status: string }).status === 'completed', {
+    await waitFor(async () => ((await (await fetch(`${stage.api.baseUrl}${location}`, { headers: adminHeaders(config) })).json()) as { status: string }).status === 'completed', {
       what: 'the import to finish',
       timeoutMs: 120_000,
     });
@@ -246,7 +223,7 @@ describe('the outbox drain with its worker killed mid-way', () => {
       return left.catalog === 0 && left.stock === 0;
     }, { what: 'both outboxes to be drained', timeoutMs: 120_000, intervalMs: 250 });
 
-    const { sql, search } = api.deps;
+    const { sql, search } = stage.api.deps;
     const [outbox] = await sql<{ events: number; products: number }[]>`
       SELECT count(*)::int AS events, count(DISTINCT o.aggregate_id)::int AS products
       FROM catalog.outbox o JOIN catalog.products p ON p.id = o.aggregate_id WHERE p.slug LIKE 'drain-%'`;
@@ -262,7 +239,7 @@ describe('the outbox drain with its worker killed mid-way', () => {
     assert.equal(stored.length, expected.length);
     assert.deepEqual(stored.map((row) => row.document), expected);
 
-    const history = await api.deps.temporal.client.workflow.getHandle(`${config.TASK_QUEUE_PREFIX}search-index-sync`).fetchHistory();
+    const history = await stage.api.deps.temporal.client.workflow.getHandle(`${config.TASK_QUEUE_PREFIX}search-index-sync`).fetchHistory();
     const interrupted = (history.events ?? []).some(
       (event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1 || event.workflowTaskTimedOutEventAttributes || event.activityTaskTimedOutEventAttributes,
     );

@@ -1,47 +1,23 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { adminHeaders, spawnWorkerProcess, startApi, testConfig, waitFor } from '../support/stack';
-
-type DemoProduct = { slug: string; variants: { sku: string; stock: unknown[] }[] };
+import { describe, test } from 'node:test';
+import { adminHeaders, crashStage, prefixedDemoCatalog, testConfig, waitFor } from '../support/stack';
 
 // Its own slugs and SKUs, so the counts below can only come from this import.
-const rows = (JSON.parse(readFileSync(new URL('../../db/seed/demo-catalog.json', import.meta.url), 'utf8')) as DemoProduct[]).map((product) => ({
-  ...product,
-  slug: `crash-${product.slug}`,
-  variants: product.variants.map((variant) => ({ ...variant, sku: `CRASH-${variant.sku}` })),
-}));
+const rows = prefixedDemoCatalog('crash');
 const expectedVariants = rows.reduce((n, p) => n + p.variants.length, 0);
 const expectedStock = rows.reduce((n, p) => n + p.variants.reduce((m, v) => m + v.stock.length, 0), 0);
 
 describe('a worker killed in the middle of an import', () => {
   const config = testConfig('worker-crash', { IMPORT_BATCH_SIZE: '5' });
-  let api: Awaited<ReturnType<typeof startApi>>;
-  const children: ChildProcess[] = [];
-
-  /** A real worker process, as `npm run worker` would start it, on this file's task queue. */
-  const spawnWorker = async () => {
-    const child = await spawnWorkerProcess(config);
-    children.push(child);
-    return child;
-  };
-
-  before(async () => {
-    api = await startApi(config);
-  });
-
-  after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await api?.stop();
-  });
+  const stage = crashStage(config);
+  const spawnWorker = () => stage.spawnWorker();
 
   test('is replaced by a new one that finishes the import with no duplicates', async () => {
     const first = await spawnWorker();
-    const response = await fetch(`${api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: adminHeaders(config), body: JSON.stringify(rows) });
+    const response = await fetch(`${stage.api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: adminHeaders(config), body: JSON.stringify(rows) });
     assert.equal(response.status, 202);
     const location = response.headers.get('location')!;
-    const progress = async () => (await (await fetch(`${api.baseUrl}${location}`, { headers: adminHeaders(config) })).json()) as { status: string; processedRows: number; importedRows: number; failedRows: number; totalRows: number; workflowId: string };
+    const progress = async () => (await (await fetch(`${stage.api.baseUrl}${location}`, { headers: adminHeaders(config) })).json()) as { status: string; processedRows: number; importedRows: number; failedRows: number; totalRows: number; workflowId: string };
 
     // Kill it for real (no graceful shutdown) once a few batches are in.
     await waitFor(async () => (await progress()).processedRows >= 30, { what: 'the first batches', intervalMs: 20 });
@@ -59,7 +35,7 @@ describe('a worker killed in the middle of an import', () => {
     assert.equal(done.importedRows, rows.length);
     assert.equal(done.failedRows, 0);
 
-    const { sql } = api.deps;
+    const { sql } = stage.api.deps;
     const [counts] = await sql<{ products: number; variants: number; prices: number; stock: number; rows: number }[]>`
       SELECT
         (SELECT count(*)::int FROM catalog.products WHERE slug LIKE 'crash-%') AS products,
@@ -67,12 +43,12 @@ describe('a worker killed in the middle of an import', () => {
         (SELECT count(*)::int FROM catalog.prices p JOIN catalog.variants v ON v.id = p.variant_id WHERE v.sku LIKE 'CRASH-%') AS prices,
         (SELECT count(*)::int FROM inventory.stock_levels WHERE sku LIKE 'CRASH-%') AS stock,
         (SELECT count(*)::int FROM catalog.import_rows WHERE import_id = ${location.split('/').at(-1)!} AND status = 'imported') AS rows`;
-    const expectedPrices = rows.reduce((n, p) => n + p.variants.reduce((m, v) => m + (v as unknown as { prices: unknown[] }).prices.length, 0), 0);
+    const expectedPrices = rows.reduce((n, p) => n + p.variants.reduce((m, v) => m + v.prices.length, 0), 0);
     assert.deepEqual(counts, { products: rows.length, variants: expectedVariants, prices: expectedPrices, stock: expectedStock, rows: rows.length });
 
     // The history shows the interruption really happened mid-flight: an activity ran again (attempt > 1)
     // or a workflow task timed out on the dead worker.
-    const history = await api.deps.temporal.client.workflow.getHandle(done.workflowId).fetchHistory();
+    const history = await stage.api.deps.temporal.client.workflow.getHandle(done.workflowId).fetchHistory();
     const events = history.events ?? [];
     const retriedActivity = events.some((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
     const timedOutTask = events.some((event) => event.workflowTaskTimedOutEventAttributes);

@@ -1,4 +1,6 @@
 import type { Worker } from '@temporalio/worker';
+import { readFileSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -84,4 +86,43 @@ export async function spawnWorkerProcess(config: Config): Promise<ChildProcess> 
   await waitFor(async () => output.includes('workers running') || child.exitCode !== null, { what: 'worker to start', timeoutMs: 60_000 });
   if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}: ${output}`);
   return child;
+}
+
+export type DemoProduct = { slug: string; status: string; variants: { sku: string; prices: unknown[]; stock: unknown[] }[] };
+
+/** The demo catalog under its own slugs and SKUs (`crash-…`, `CRASH-…`), so a test's counts come from its own import alone. */
+export function prefixedDemoCatalog(prefix: string): DemoProduct[] {
+  const demo = JSON.parse(readFileSync(new URL('../../db/seed/demo-catalog.json', import.meta.url), 'utf8')) as DemoProduct[];
+  return demo.map((product) => ({
+    ...product,
+    slug: `${prefix}-${product.slug}`,
+    variants: product.variants.map((variant) => ({ ...variant, sku: `${prefix.toUpperCase()}-${variant.sku}` })),
+  }));
+}
+
+/**
+ * For crash tests, inside a `describe`: an API in this process and worker processes the test kills
+ * with SIGKILL; whatever is still running is stopped after the suite.
+ */
+export function crashStage(config: Config) {
+  const children: ChildProcess[] = [];
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  before(async () => {
+    api = await startApi(config);
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await api?.stop();
+  });
+  return {
+    get api() {
+      if (!api) throw new Error('the API starts in before()');
+      return api;
+    },
+    async spawnWorker(): Promise<ChildProcess> {
+      const child = await spawnWorkerProcess(config);
+      children.push(child);
+      return child;
+    },
+  };
 }
