@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig, projectRoot } from '../platform/config';
 import { dropDatabase, ensureDatabase, migrateDatabase } from '../platform/postgres';
-import { clearRedisPrefix, ensurePostgres, ensureRedis } from '../scripts/lib/services';
+import { clearRedisPrefix, ensurePostgres, ensureRedis, stopProcess } from '../scripts/lib/services';
 import { ensureTemporalTools } from '../scripts/lib/tools';
 import { registerTemporalConfig } from '../temporal-config/register';
 import { reindexWorkflowId, reindexWorkflowType, type ReindexResult } from '../workflows/catalog/definitions';
@@ -97,15 +97,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function stopChild(child: Child): Promise<void> {
-  const { process: proc } = child;
-  if (proc.exitCode === null && proc.signalCode === null) {
-    proc.kill('SIGTERM');
-    const stopped = await Promise.race([child.exited.then(() => true), delay(10_000, false)]);
-    if (!stopped) {
-      log(`${child.name} did not stop within 10 s of SIGTERM: killing it`);
-      proc.kill('SIGKILL');
-    }
-  }
+  await stopProcess(child.process, child.name, 10_000, log);
   await child.exited;
 }
 

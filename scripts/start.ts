@@ -13,7 +13,7 @@ import { ConfigError, loadConfig, projectRoot } from '../platform/config';
 import { connectPostgres, ensureDatabase, migrateDatabase } from '../platform/postgres';
 import { temporalAnswers } from '../platform/temporal';
 import { registerTemporalConfig } from '../temporal-config/register';
-import { ensurePostgres, ensureRedis, MissingServiceError, portOpen } from './lib/services';
+import { ensurePostgres, ensureRedis, MissingServiceError, portOpen, stopProcess } from './lib/services';
 import { ensureTemporalTools } from './lib/tools';
 
 const say = (line: string) => console.log(`[comptoir] ${line}`);
@@ -52,17 +52,7 @@ async function shutdown(code: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   // Reverse order: API and workers drain first, Temporal goes last.
-  for (const { name, process: child } of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      say(`${name} did not stop within 15 s; killing it`);
-      child.kill('SIGKILL');
-    }, 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  for (const { name, process: child } of [...children].reverse()) await stopProcess(child, name, 15_000, say);
   process.exit(code);
 }
 

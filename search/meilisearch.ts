@@ -80,9 +80,9 @@ function filterOf(query: SearchQuery): string[] {
   const price = `prices.${query.currency}`;
   if (query.priceMin !== undefined) filters.push(`${price} >= ${query.priceMin}`);
   if (query.priceMax !== undefined) filters.push(`${price} <= ${query.priceMax}`);
-  const byKey = new Map<string, string[]>();
-  for (const { key, value } of query.attributes ?? []) byKey.set(key, [...(byKey.get(key) ?? []), `${key}=${value}`]);
-  for (const values of byKey.values()) filters.push(`facetValues IN [${values.map(quoted).join(', ')}]`);
+  for (const [key, values] of Object.entries(query.attributes ?? {})) {
+    filters.push(`facetValues IN [${values.map((value) => quoted(`${key}=${value}`)).join(', ')}]`);
+  }
   if (query.inStock !== undefined) filters.push(`inStock = ${query.inStock}`);
   return filters;
 }

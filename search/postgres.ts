@@ -59,9 +59,9 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
     const price = sql`(d.prices ->> ${query.currency})::int`;
     if (query.priceMin !== undefined) conditions.push(sql`${price} >= ${query.priceMin}`);
     if (query.priceMax !== undefined) conditions.push(sql`${price} <= ${query.priceMax}`);
-    const byKey = new Map<string, string[]>();
-    for (const { key, value } of query.attributes ?? []) byKey.set(key, [...(byKey.get(key) ?? []), `${key}=${value}`]);
-    for (const values of byKey.values()) conditions.push(sql`d.facet_values && ${sql.array(values)}::text[]`);
+    for (const [key, values] of Object.entries(query.attributes ?? {})) {
+      conditions.push(sql`d.facet_values && ${sql.array(values.map((value) => `${key}=${value}`))}::text[]`);
+    }
     if (query.inStock !== undefined) conditions.push(sql`d.in_stock = ${query.inStock}`);
     return conditions.length === 0 ? sql`true` : joinFragments(conditions, 'AND');
   }

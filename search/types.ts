@@ -34,7 +34,7 @@ export interface SearchQuery {
   priceMin?: number;
   priceMax?: number;
   /** Attribute or option values: the same key is OR, different keys are AND. */
-  attributes?: { key: string; value: string }[];
+  attributes?: Record<string, string[]>;
   inStock?: boolean;
   sort: SearchSort;
   limit: number;

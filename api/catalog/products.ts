@@ -10,6 +10,7 @@ import {
 import { availableBySku } from '../../db/inventory';
 import { readCacheFor } from '../../platform/cache';
 import type { AppEnv } from '../deps';
+import { attributeFilters, attributeParamValues, checkFilterBounds, refuseUnknownParams } from './filter-params';
 import { HttpProblem, problems } from '../problem';
 import { Money, pageQuery, ProblemResponses } from '../schemas';
 
@@ -70,9 +71,6 @@ const ProductDetail = z
 const sorts = ['newest', 'price_asc', 'price_desc', 'relevance'] as const;
 type Sort = (typeof sorts)[number];
 
-const attributeParam = /^attr\.([a-z0-9_]{1,64})$/;
-const attributeValue = z.string().min(1).max(100);
-const maxAttributes = 10;
 const namedParams = new Set(['limit', 'cursor', 'category', 'priceMin', 'priceMax', 'currency', 'inStock', 'sort']);
 
 const listQuery = pageQuery
@@ -99,25 +97,11 @@ const listQuery = pageQuery
       .default('newest')
       .openapi({ description: '`relevance` is `newest` while there is no search query; the cursor belongs to the sort it was returned for' }),
   })
-  // `attr.<name>` parameters are open-ended; every other unknown parameter is refused by name below.
-  .catchall(z.union([attributeValue, z.array(attributeValue).max(20)]))
-  .superRefine(
-    (query, ctx) => {
-      for (const key of Object.keys(query)) {
-        if (!namedParams.has(key) && !attributeParam.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'unknown field' });
-      }
-    },
-    // Even when another parameter is already wrong, so every unknown one is named in the same answer.
-    { when: () => true },
-  )
-  .superRefine((query, ctx) => {
-    if (query.priceMin !== undefined && query.priceMax !== undefined && query.priceMin > query.priceMax) {
-      ctx.addIssue({ code: 'custom', path: ['priceMin'], message: `must not exceed priceMax (${query.priceMax})` });
-    }
-    if (Object.keys(query).filter((key) => attributeParam.test(key)).length > maxAttributes) {
-      ctx.addIssue({ code: 'custom', path: [], message: `at most ${maxAttributes} attr.* filters` });
-    }
-  });
+  // `attr.<name>` parameters are open-ended; every other unknown parameter is refused by name.
+  .catchall(attributeParamValues)
+  // Even when another parameter is already wrong, so every unknown one is named in the same answer.
+  .superRefine(refuseUnknownParams(namedParams), { when: () => true })
+  .superRefine(checkFilterBounds);
 
 type ListQuery = z.infer<typeof listQuery>;
 
@@ -150,11 +134,7 @@ function decodeCursor(value: string, sort: Sort, currency: string): ProductCurso
 }
 
 function filtersOf(query: ListQuery): ProductListingFilters {
-  const attributes: Record<string, string[]> = {};
-  for (const [key, value] of Object.entries(query)) {
-    const name = attributeParam.exec(key)?.[1];
-    if (name) attributes[name] = Array.isArray(value) ? value : [value as string];
-  }
+  const attributes = attributeFilters(query);
   return {
     category: query.category,
     currency: query.currency,

@@ -4,6 +4,7 @@ import { MeilisearchRequestError, MeilisearchRequestTimeOutError } from 'meilise
 import { DependencyUnavailableError, isConnectionError } from '../../platform/errors';
 import { requireAdmin } from '../admin-auth';
 import type { AppEnv } from '../deps';
+import { attributeFilters, attributeParamValues, checkFilterBounds, refuseUnknownParams } from './filter-params';
 import { HttpProblem, problem, problems } from '../problem';
 import { AdminProblemResponses, Money, ProblemResponses } from '../schemas';
 
@@ -14,11 +15,6 @@ export const synonymsPath = '/v1/admin/search/synonyms';
 const maxQueryStringBytes = 4_096;
 
 const money = z.coerce.number().int('must be an integer amount in minor units').min(0, 'must not be negative').max(100_000_000);
-
-/** `attr.<name>=<value>`, as on GET /v1/products: repeating one name is OR, different names are AND. */
-const attributeParam = /^attr\.([a-z0-9_]{1,64})$/;
-const attributeValue = z.string().min(1).max(100);
-const maxAttributes = 10;
 
 const SearchParams = z
   .object({
@@ -37,33 +33,10 @@ const SearchParams = z
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().min(1).max(200).optional(),
   })
-  // `attr.<name>` parameters are open-ended; every other unknown parameter is refused by name.
-  .catchall(z.union([attributeValue, z.array(attributeValue).max(20)]))
-  .superRefine(
-    (params, ctx) => {
-      const attributes = Object.keys(params).filter((key) => attributeParam.test(key));
-      for (const key of Object.keys(params)) {
-        if (!namedParams.has(key) && !attributeParam.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'unknown field' });
-      }
-      if (attributes.length > maxAttributes) ctx.addIssue({ code: 'custom', path: [], message: `at most ${maxAttributes} attr.* filters` });
-      if (params.priceMin !== undefined && params.priceMax !== undefined && params.priceMin > params.priceMax) {
-        ctx.addIssue({ code: 'custom', path: ['priceMin'], message: `must not exceed priceMax (${params.priceMax})` });
-      }
-    },
-    { when: () => true },
-  );
-
-const namedParams = new Set(['q', 'category', 'currency', 'priceMin', 'priceMax', 'inStock', 'sort', 'limit', 'cursor']);
-
-/** The `attr.*` parameters as the search backends take them: one `{ key, value }` per value. */
-function attributeFilters(params: Record<string, unknown>): { key: string; value: string }[] | undefined {
-  const pairs = Object.entries(params).flatMap(([name, value]) => {
-    const key = attributeParam.exec(name)?.[1];
-    if (!key) return [];
-    return (Array.isArray(value) ? value : [value]).map((v) => ({ key, value: String(v) }));
-  });
-  return pairs.length > 0 ? pairs : undefined;
-}
+  // `attr.<name>` parameters are open-ended, as on GET /v1/products; every other unknown parameter is refused by name.
+  .catchall(attributeParamValues)
+  .superRefine(refuseUnknownParams(new Set(['q', 'category', 'currency', 'priceMin', 'priceMax', 'inStock', 'sort', 'limit', 'cursor'])), { when: () => true })
+  .superRefine(checkFilterBounds);
 
 const Highlights = z.object({
   title: z.string().openapi({ description: 'HTML-escaped, with `<mark>` around matched words' }),

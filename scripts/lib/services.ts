@@ -1,4 +1,4 @@
-import { execSync, spawnSync } from 'node:child_process';
+import { execSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import postgres from 'postgres';
@@ -111,4 +111,17 @@ export async function clearRedisPrefix(url: string, prefix: string): Promise<voi
   } finally {
     redis.disconnect();
   }
+}
+
+/** SIGTERM, so the child drains; SIGKILL if it has not exited after `graceMs`. Resolves once it is gone. */
+export async function stopProcess(child: ChildProcess, name: string, graceMs: number, log: (line: string) => void): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    log(`${name} did not stop within ${graceMs / 1000} s of SIGTERM: killing it`);
+    child.kill('SIGKILL');
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
 }

@@ -236,11 +236,11 @@ for (const backend of backends) {
       assert.deepEqual(await nameSet({ currency: 'USD', priceMin: 0 }), new Set(['leather-shoes']));
       // Same key: either value; different keys: both.
       assert.deepEqual(
-        await nameSet({ attributes: [{ key: 'colour', value: 'noir' }, { key: 'colour', value: 'bleu' }] }),
+        await nameSet({ attributes: { colour: ['noir', 'bleu'] } }),
         new Set(['theiere-fonte', 'chaussures-trail', 'leather-shoes']),
       );
       assert.deepEqual(
-        await nameSet({ attributes: [{ key: 'colour', value: 'noir' }, { key: 'material', value: 'fonte' }] }),
+        await nameSet({ attributes: { colour: ['noir'], material: ['fonte'] } }),
         new Set(['theiere-fonte']),
       );
       assert.deepEqual(await nameSet({ q: 'running', category: 'sport', priceMax: 10000 }), new Set(['chaussures-trail']));
