@@ -238,6 +238,8 @@ async function settle(url: string): Promise<void> {
 interface Target {
   name: string;
   url: string;
+  /** When set, each request's path and query (the URL's host stays): for targets that must vary. */
+  nextPath?: () => string;
 }
 
 interface Measurement {
@@ -266,7 +268,9 @@ async function measure(target: Target, seconds: number): Promise<Measurement> {
   checkpoint();
   const latencies: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({ url: target.url, connections, duration: seconds, timeout: 10 }, (error, outcome) => {
+    const nextPath = target.nextPath;
+    const requests = nextPath ? [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: nextPath() }) }] : undefined;
+    const instance = autocannon({ url: target.url, connections, duration: seconds, timeout: 10, requests }, (error, outcome) => {
       running = undefined;
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
       else resolve(outcome);
@@ -397,10 +401,22 @@ async function main(): Promise<number> {
   const comptoir: Target = { name: 'comptoir', url: `${apiUrl}/v1/products?limit=20` };
   const search: Target = { name: 'search', url: `${apiUrl}/v1/search?q=chaussure%20cuir&limit=20` };
   const searchTypo: Target = { name: 'search-typo', url: `${apiUrl}/v1/search?q=chausure&limit=20` };
+  // Every request a query never asked before (a distinct price ceiling), so the result cache never
+  // answers: what the Postgres backend costs by itself, on the heaviest queries of this catalog.
+  const coldQueries = ['chaussure%20cuir', 'chausure', 'robe', 'lin', 'theiere%20fonte', 'pull%20laine', 'sac%20a%20dos', 'chaussure%20de%20running'];
+  let coldCount = 0;
+  const searchCold: Target = {
+    name: 'search-cold',
+    url: `${apiUrl}/v1/search?q=<rotating>&priceMax=<distinct>&limit=20`,
+    nextPath: () => {
+      coldCount += 1;
+      return `/v1/search?q=${coldQueries[coldCount % coldQueries.length]}&priceMax=${100_000_000 - coldCount}&limit=20`;
+    },
+  };
   const detail: Target = { name: 'detail', url: `${apiUrl}/v1/products/theiere-fonte` };
   const bare: Target = { name: 'bare-hono', url: `${bareUrl}/v1/products` };
   // Search last: if it saturates Postgres, the other measurements are not skewed by its backlog.
-  const targets = [comptoir, detail, bare, search, searchTypo];
+  const targets = [comptoir, detail, bare, search, searchTypo, searchCold];
 
   const probe = await fetch(comptoir.url, { signal: requestSignal(10_000) });
   const page = (await probe.json()) as { items?: unknown[] };
@@ -429,7 +445,9 @@ async function main(): Promise<number> {
   // The issue's targets on this 2-core machine, reported rather than enforced: a benchmark informs, CI decides.
   const searchP95 = Math.max(byName.get('search')!.p95, byName.get('search-typo')!.p95);
   const detailRatio = byName.get('detail')!.p99 / b.p99;
-  console.log(`\ntarget search p95 ≤ 30 ms (Postgres backend): ${searchP95.toFixed(2)} ms → ${searchP95 <= 30 ? 'met' : 'NOT met'}`);
+  console.log(`\ntarget search p95 ≤ 30 ms (Postgres backend, repeated queries served by the result cache): ${searchP95.toFixed(2)} ms → ${searchP95 <= 30 ? 'met' : 'NOT met'}`);
+  const cold = byName.get('search-cold')!;
+  console.log(`search with no cached answer (every request a new query): p95 ${cold.p95.toFixed(2)} ms → ${cold.p95 <= 30 ? 'within' : 'NOT within'} 30 ms`);
   console.log(`target product detail p99 ≤ 3× bare p99 (warm cache): ×${detailRatio.toFixed(1)} → ${detailRatio <= 3 ? 'met' : 'NOT met'}`);
 
   const failing = results.filter((row) => row !== b && (row.non2xx > 0 || row.errors > 0));

@@ -77,11 +77,38 @@ export class ReadCache {
    * `undefined` (not found) is returned as is and not stored.
    */
   get<T>(key: string, family: string, ttlSeconds: number, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const running = this.inFlight.get(key) as Promise<T | undefined> | undefined;
+    return this.shared(`value:${key}`, () => this.lookup(key, family, ttlSeconds, load, (raw) => JSON.parse(raw) as T, (value) => JSON.stringify(value)));
+  }
+
+  /**
+   * Like `get`, but answers the JSON text as stored: a route that sends the value on as it is skips
+   * parsing it and serialising it again, the dearest part of a cache hit.
+   */
+  getJson(key: string, family: string, ttlSeconds: number, load: () => Promise<unknown>): Promise<string | undefined> {
+    const loadText = async () => {
+      const value = await load();
+      return value === undefined ? undefined : JSON.stringify(value);
+    };
+    return this.shared(`json:${key}`, () => this.lookup(key, family, ttlSeconds, loadText, (raw) => raw, (text) => text));
+  }
+
+  /** Concurrent callers for one key in this process share one lookup (single-flight). */
+  private shared<T>(flightKey: string, lookup: () => Promise<T>): Promise<T> {
+    const running = this.inFlight.get(flightKey) as Promise<T> | undefined;
     if (running) return running;
-    const flight = this.lookup(key, family, ttlSeconds, load).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, flight);
+    const flight = lookup().finally(() => this.inFlight.delete(flightKey));
+    this.inFlight.set(flightKey, flight);
     return flight;
+  }
+
+  /** The raw value of `key`: null when there is none, undefined when Redis cannot answer right now. */
+  async peek(key: string): Promise<string | null | undefined> {
+    if (this.redis.status !== 'ready' || Date.now() < this.skipUntil) return undefined;
+    try {
+      return await this.command(this.redis.get(key));
+    } catch {
+      return undefined;
+    }
   }
 
   /** Deletes entries now; a Redis that is down is reported to the caller, who may retry (the outbox does). */
@@ -89,7 +116,14 @@ export class ReadCache {
     return invalidate(this.redis, keys);
   }
 
-  private async lookup<T>(key: string, family: string, ttlSeconds: number, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  private async lookup<T>(
+    key: string,
+    family: string,
+    ttlSeconds: number,
+    load: () => Promise<T | undefined>,
+    decode: (raw: string) => T,
+    encode: (value: T) => string,
+  ): Promise<T | undefined> {
     // A client that is not connected fails every command at once (no offline queue), but checking
     // first saves even that during an outage.
     if (this.redis.status !== 'ready') return this.bypass(family, load, new Error(`redis client is ${this.redis.status}`));
@@ -100,7 +134,7 @@ export class ReadCache {
     } catch (error) {
       return this.bypass(family, load, error);
     }
-    if (cached !== null) return this.found<T>(family, 'hit', cached);
+    if (cached !== null) return this.found(family, 'hit', cached, decode);
 
     const token = randomUUID();
     const lockKey = `${key}:loading`;
@@ -116,7 +150,7 @@ export class ReadCache {
         await sleep(this.options.pollMs);
         try {
           const [value, loading] = await this.command(this.redis.mget(key, lockKey));
-          if (value != null) return this.found<T>(family, 'waited', value);
+          if (value != null) return this.found(family, 'waited', value, decode);
           // The winner is done and stored nothing (not found) or gave up: waiting longer gains nothing.
           if (loading == null) break;
         } catch (error) {
@@ -129,17 +163,17 @@ export class ReadCache {
     cacheLookups.inc({ cache: family, outcome: 'miss' });
     try {
       const value = await load();
-      if (value !== undefined) await this.quietly(this.redis.set(key, JSON.stringify(value), 'EX', ttlSeconds));
+      if (value !== undefined) await this.quietly(this.redis.set(key, encode(value), 'EX', ttlSeconds));
       return value;
     } finally {
       if (locked) await this.quietly(this.redis.eval(releaseScript, 1, lockKey, token));
     }
   }
 
-  private found<T>(family: string, outcome: Outcome, raw: string): T {
+  private found<T>(family: string, outcome: Outcome, raw: string, decode: (raw: string) => T): T {
     this.recovered();
     cacheLookups.inc({ cache: family, outcome });
-    return JSON.parse(raw) as T;
+    return decode(raw);
   }
 
   private async bypass<T>(family: string, load: () => Promise<T | undefined>, error: unknown): Promise<T | undefined> {

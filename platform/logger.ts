@@ -39,6 +39,8 @@ export function createLogger(options: { level: string; name: string; destination
         return { traceId, spanId };
       },
     },
-    options.destination,
+    // Asynchronous writes to stdout: a request never waits on the log pipe (pino flushes what is
+    // buffered when the process exits).
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

@@ -19,6 +19,17 @@ type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /** Typo tolerance is for words long enough to carry one: on short words trigrams match nearly anything. */
 const minTypoLength = 5;
+/** How alike (trigram similarity) a lexicon word must be to correct a query word, and how many may. */
+const typoSimilarity = 0.45;
+const maxCorrections = 3;
+
+interface ResolvedQuery {
+  /** What a document must match; null when every word is optional. */
+  match: string | null;
+  /** Any word: what ranking rewards. */
+  rank: string;
+  corrections: string[];
+}
 
 const escapeHtml = (column: Fragment | string, sql: Sql) =>
   sql`replace(replace(replace(${typeof column === 'string' ? sql.unsafe(column) : column}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
@@ -34,18 +45,53 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
     return rows.map((row) => row.terms);
   }
 
-  /** A word matches by stem (either language), as a prefix, as a synonym, or within one or two typos. */
-  function wordMatches(word: string, synonyms: SynonymGroup[], standalone: boolean): Fragment {
-    const alternatives = [
-      ...new Set(synonyms.filter((group) => group.some((term) => fold(term) === word)).flat().map(fold)),
-    ].filter((term) => term !== word);
-    const termQueries = alternatives.map(
-      (term) => sql`|| phraseto_tsquery('simple', ${term}) || plainto_tsquery('french', ${term}) || plainto_tsquery('english', ${term})`,
-    );
-    const typo = word.length >= minTypoLength ? sql`OR ${word} <% d.folded` : sql``;
-    // In a query of several words, a stop word of either language ("de", "the") is not required to match.
-    const optional = standalone ? sql`` : sql`OR numnode(plainto_tsquery('french', ${word})) = 0 OR numnode(plainto_tsquery('english', ${word})) = 0`;
-    return sql`(d.tsv @@ (to_tsquery('simple', ${word} || ':*') || plainto_tsquery('french', ${word}) || plainto_tsquery('english', ${word}) ${joinFragments(termQueries, ' ')}) ${typo} ${optional})`;
+  /** A term (a synonym, a typo correction) matches as a phrase of exact words or by stem in either language. */
+  const termQuery = (term: string) =>
+    sql`phraseto_tsquery('simple', ${term}) || plainto_tsquery('french', ${term}) || plainto_tsquery('english', ${term})`;
+
+  /**
+   * Typo corrections from the index's lexicon, for each word long enough to carry a typo that no
+   * indexed word equals or starts with: a query word that exists is never second-guessed.
+   */
+  async function correctionsOf(tx: Queryable, indexName: string, words: string[]): Promise<Map<string, string[]>> {
+    const candidates = [...new Set(words.filter((word) => word.length >= minTypoLength))];
+    if (candidates.length === 0) return new Map();
+    const rows = await tx<{ word: string; corrections: string[] }[]>`
+      SELECT w.word, array(
+          SELECT t.term FROM catalog.search_terms t
+          WHERE t.index_name = ${indexName} AND t.term % w.word AND similarity(t.term, w.word) >= ${typoSimilarity}
+          ORDER BY similarity(t.term, w.word) DESC, t.term LIMIT ${maxCorrections}) AS corrections
+      FROM unnest(${sql.array(candidates)}::text[]) AS w(word)
+      WHERE NOT EXISTS (SELECT 1 FROM catalog.search_terms t WHERE t.index_name = ${indexName} AND t.term LIKE w.word || '%')`;
+    return new Map(rows.map((row) => [row.word, row.corrections]));
+  }
+
+  /**
+   * The query as tsquery text, computed once per search rather than once per row: each word matches
+   * as written, by stem in either language, through its synonyms or through its typo corrections.
+   * In a query of several words a stop word of either language ("de", "the") is not required.
+   */
+  async function resolveQuery(tx: Queryable, words: string[], synonyms: SynonymGroup[], corrections: Map<string, string[]>): Promise<ResolvedQuery | null> {
+    if (words.length === 0) return null;
+    const perWord = words.map((word, position) => {
+      const corrected = corrections.get(word) ?? [];
+      const synonymTerms = [...new Set(synonyms.filter((group) => group.some((term) => fold(term) === word)).flat().map(fold))].filter((term) => term !== word);
+      // As the shopper types only the last word is unfinished, so only it matches as a prefix (as in
+      // Meilisearch); a prefix is pointless for a word no indexed word starts with.
+      const exact = position === words.length - 1 && corrected.length === 0 ? sql`to_tsquery('simple', ${word} || ':*')` : sql`plainto_tsquery('simple', ${word})`;
+      // A correction is an indexed word as written, so its exact form is enough to find it.
+      const extra = [...synonymTerms.map((term) => sql`|| ${termQuery(term)}`), ...corrected.map((term) => sql`|| plainto_tsquery('simple', ${term})`)];
+      return sql`(${exact} || plainto_tsquery('french', ${word}) || plainto_tsquery('english', ${word}) ${joinFragments(extra, ' ')})::text`;
+    });
+    const stops = words.map((word) => sql`numnode(plainto_tsquery('french', ${word})) = 0 OR numnode(plainto_tsquery('english', ${word})) = 0`);
+    const [row] = await tx<{ alternatives: string[]; stops: boolean[] }[]>`
+      SELECT ARRAY[${joinFragments(perWord, ',')}]::text[] AS alternatives, ARRAY[${joinFragments(stops, ',')}]::boolean[] AS stops`;
+    const required = row!.alternatives.filter((_, i) => words.length === 1 || !row!.stops[i]);
+    return {
+      match: required.length === 0 ? null : required.map((q) => `(${q})`).join(' & '),
+      rank: row!.alternatives.map((q) => `(${q})`).join(' | '),
+      corrections: [...corrections.values()].flat(),
+    };
   }
 
   function joinFragments(parts: Fragment[], separator: string): Fragment {
@@ -53,8 +99,9 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
     return parts.slice(1).reduce((acc, part) => sql`${acc} ${sql.unsafe(separator)} ${part}`, parts[0]!);
   }
 
-  function filtersOf(query: SearchQuery, words: string[], synonyms: SynonymGroup[]): Fragment {
-    const conditions: Fragment[] = words.map((word) => wordMatches(word, synonyms, words.length === 1));
+  function filtersOf(query: SearchQuery, resolved: ResolvedQuery | null): Fragment {
+    const conditions: Fragment[] = [];
+    if (resolved?.match) conditions.push(sql`d.tsv @@ ${resolved.match}::tsquery`);
     if (query.category) conditions.push(sql`d.category_paths @> ${sql.array([query.category])}::text[]`);
     const price = sql`(d.prices ->> ${query.currency})::int`;
     if (query.priceMin !== undefined) conditions.push(sql`${price} >= ${query.priceMin}`);
@@ -66,25 +113,18 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
     return conditions.length === 0 ? sql`true` : joinFragments(conditions, 'AND');
   }
 
-  /** What ts_headline marks: each word as a prefix, its synonyms, and the document's words it is a typo of. */
-  function headlineQuery(words: string[], synonyms: SynonymGroup[]): Fragment {
+  /** What ts_headline marks: each word as a prefix, its synonyms, and the words its typos were corrected to. */
+  function headlineQuery(words: string[], synonyms: SynonymGroup[], resolved: ResolvedQuery): Fragment {
     const prefixes = words.map((word) => `${word}:*`).join(' | ');
     const phrases = synonyms
       .filter((group) => group.some((term) => words.includes(fold(term))))
       .flat()
+      .concat(resolved.corrections)
       .map((term) => sql`|| phraseto_tsquery('catalog.folded', ${fold(term)})`);
-    const typoWords = words.filter((word) => word.length >= minTypoLength);
-    const corrections =
-      typoWords.length === 0
-        ? sql``
-        : sql`|| coalesce((
-            SELECT to_tsquery('simple', string_agg(quote_literal(l), ' | '))
-            FROM unnest(tsvector_to_array(to_tsvector('simple', d.folded || ' ' || catalog.fold(d.description)))) l
-            WHERE EXISTS (SELECT 1 FROM unnest(${sql.array(typoWords)}::text[]) w WHERE similarity(l, w) >= 0.45)), ''::tsquery)`;
-    return sql`(to_tsquery('catalog.folded', ${prefixes}) ${joinFragments(phrases, ' ')} ${corrections})`;
+    return sql`(to_tsquery('catalog.folded', ${prefixes}) ${joinFragments(phrases, ' ')})`;
   }
 
-  function orderOf(query: SearchQuery, words: string[]): Fragment {
+  function orderOf(query: SearchQuery, resolved: ResolvedQuery | null): Fragment {
     const price = sql`(d.prices ->> ${query.currency})::int`;
     switch (query.sort) {
       case 'price_asc':
@@ -93,14 +133,11 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
         return sql`${price} DESC NULLS LAST, d.product_id`;
       case 'newest':
         return sql`d.created_at DESC, d.product_id`;
-      case 'relevance': {
-        if (words.length === 0) return sql`d.created_at DESC, d.product_id`;
-        const any = words.map((word) => `${word}:*`).join(' | ');
-        // Stems and prefixes weighted by field (title before description), then closeness of spelling
-        // so a typo still ranks its intended word first.
-        return sql`ts_rank_cd(d.tsv, to_tsquery('simple', ${any}) || plainto_tsquery('french', ${words.join(' ')}) || plainto_tsquery('english', ${words.join(' ')})) * 4
-          + word_similarity(${words.join(' ')}, d.folded) DESC, d.created_at DESC, d.product_id`;
-      }
+      case 'relevance':
+        if (!resolved) return sql`d.created_at DESC, d.product_id`;
+        // Field weights (title, then keywords, then description) and frequency. ts_rank rather than
+        // ts_rank_cd: cover density costs three times as much per match for no better order here.
+        return sql`ts_rank(d.tsv, ${resolved.rank}::tsquery) DESC, d.created_at DESC, d.product_id`;
     }
   }
 
@@ -161,6 +198,16 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
           keywords = excluded.keywords, category_paths = excluded.category_paths, facet_values = excluded.facet_values,
           prices = excluded.prices, in_stock = excluded.in_stock, created_at = excluded.created_at, document = excluded.document
         WHERE catalog.search_documents.document IS DISTINCT FROM excluded.document`;
+      // Their words join the lexicon typos are corrected against; short words and bare numbers would
+      // only make corrections noisier.
+      await sql`
+        INSERT INTO catalog.search_terms (index_name, term)
+        SELECT DISTINCT d.index_name, w.term
+        FROM catalog.search_documents d,
+          unnest(tsvector_to_array(to_tsvector('simple', d.folded || ' ' || catalog.fold(d.description)))) AS w(term)
+        WHERE d.index_name = ${indexName} AND d.product_id = ANY(${sql.array(documents.map((doc) => doc.id))}::uuid[])
+          AND length(w.term) >= 4 AND w.term !~ '^[0-9]+$'
+        ON CONFLICT DO NOTHING`;
     },
 
     async remove(indexName, ids) {
@@ -172,31 +219,39 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
       const words = queryWords(query.q);
       // One snapshot for every statement: a swap committing in between cannot mix two indexes.
       return (await sql.begin('isolation level repeatable read read only', async (tx) => {
-        const name = await liveName(tx);
+        // A search is a short OLTP statement: compiling it (the plans of large result sets pass the JIT
+        // threshold) costs more than running it.
+        const [{ name } = { name: undefined }] = await tx<{ name: string | undefined }[]>`
+          SELECT set_config('jit', 'off', true), (SELECT name FROM catalog.search_indexes WHERE alias = ${alias} AND state = 'live') AS name`;
         if (!name) return emptyResult();
-        const synonyms = await synonymsOf(tx);
-        const where = filtersOf(query, words, synonyms);
-        const matched = sql`SELECT d.* FROM catalog.search_documents d WHERE d.index_name = ${name} AND ${where}`;
-        const highlighted = words.length > 0;
-        const hq = headlineQuery(words, synonyms);
+        const synonyms = words.length > 0 ? await synonymsOf(tx) : [];
+        const resolved = await resolveQuery(tx, words, synonyms, await correctionsOf(tx, name, words));
+        const where = filtersOf(query, resolved);
+        const hq = resolved ? headlineQuery(words, synonyms, resolved) : undefined;
         const options = 'HighlightAll=true, StartSel=<mark>, StopSel=</mark>';
         const snippet = 'StartSel=<mark>, StopSel=</mark>, MaxWords=35, MinWords=15';
+        // Highlights for the page only: ts_headline is by far the dearest expression here.
         const hits = await tx<{ document: SearchDocument; title: string; description: string }[]>`
           SELECT d.document,
-            ${highlighted ? sql`ts_headline('catalog.folded', ${escapeHtml('d.title', sql)}, ${hq}, ${options})` : escapeHtml('d.title', sql)} AS title,
-            ${highlighted ? sql`ts_headline('catalog.folded', ${escapeHtml('d.description', sql)}, ${hq}, ${snippet})` : escapeHtml('d.description', sql)} AS description
-          FROM catalog.search_documents d
-          WHERE d.index_name = ${name} AND ${where}
-          ORDER BY ${orderOf(query, words)}
-          LIMIT ${query.limit} OFFSET ${query.offset}`;
+            ${hq ? sql`ts_headline('catalog.folded', ${escapeHtml('d.title', sql)}, ${hq}, ${options})` : escapeHtml('d.title', sql)} AS title,
+            ${hq ? sql`ts_headline('catalog.folded', ${escapeHtml('d.description', sql)}, ${hq}, ${snippet})` : escapeHtml('d.description', sql)} AS description
+          FROM (
+            SELECT d.product_id, d.index_name FROM catalog.search_documents d
+            WHERE d.index_name = ${name} AND ${where}
+            ORDER BY ${orderOf(query, resolved)}
+            LIMIT ${query.limit} OFFSET ${query.offset}) page
+          JOIN LATERAL (SELECT * FROM catalog.search_documents d WHERE d.index_name = page.index_name AND d.product_id = page.product_id) d ON true
+          ORDER BY ${orderOf(query, resolved)}`;
         const [facets] = await tx<{
           total: number;
           in_stock: number;
           categories: FacetCount[];
           values: FacetCount[];
-          prices: { min: number; count: number }[];
+          prices: { bucket: number; count: number }[];
         }[]>`
-          WITH matched AS (${matched})
+          WITH matched AS MATERIALIZED (
+            SELECT d.category_paths, d.facet_values, d.in_stock, (d.prices ->> ${query.currency})::int AS price
+            FROM catalog.search_documents d WHERE d.index_name = ${name} AND ${where})
           SELECT
             (SELECT count(*)::int FROM matched) AS total,
             (SELECT count(*)::int FROM matched WHERE in_stock) AS in_stock,
@@ -204,20 +259,21 @@ export function createPostgresSearchIndex(sql: Sql, alias = 'products'): SearchI
                FROM (SELECT unnest(category_paths) AS v, count(*)::int AS n FROM matched GROUP BY 1) c) AS categories,
             (SELECT coalesce(json_agg(json_build_object('value', v, 'count', n) ORDER BY n DESC, v), '[]')
                FROM (SELECT unnest(facet_values) AS v, count(*)::int AS n FROM matched GROUP BY 1) f) AS values,
-            (SELECT coalesce(json_agg(json_build_object('min', b, 'count', n)), '[]')
+            (SELECT coalesce(json_agg(json_build_object('bucket', b, 'count', n)), '[]')
                FROM (
-                 SELECT (SELECT max(bound) FROM unnest(${sql.array([...priceBucketBounds])}::int[]) bound
-                         WHERE bound <= (m.prices ->> ${query.currency})::int) AS b, count(*)::int AS n
-                 FROM matched m WHERE m.prices ? ${query.currency} GROUP BY 1) p) AS prices`;
+                 SELECT width_bucket(price, ${sql.array([...priceBucketBounds])}::int[]) AS b, count(*)::int AS n
+                 FROM matched WHERE price IS NOT NULL GROUP BY 1) p) AS prices`;
         const attributes: Record<string, FacetCount[]> = {};
         for (const { value, count } of facets!.values) {
           const at = value.indexOf('=');
           (attributes[value.slice(0, at)] ??= []).push({ value: value.slice(at + 1), count });
         }
+        // width_bucket numbers buckets from 1 for the first bound.
+        const prices = facets!.prices.map(({ bucket, count }) => ({ min: priceBucketBounds[bucket - 1]!, count }));
         return {
           hits: hits.map((row) => ({ document: row.document, highlights: { title: row.title, description: row.description } })),
           total: facets!.total,
-          facets: { categories: facets!.categories, prices: priceBuckets(facets!.prices), attributes, inStock: facets!.in_stock },
+          facets: { categories: facets!.categories, prices: priceBuckets(prices), attributes, inStock: facets!.in_stock },
         };
       })) as SearchResult;
     },

@@ -5,6 +5,7 @@ import { catalogCacheKeys } from '../../cache/catalog-keys';
 import type { Logger } from '../../platform/logger';
 import { traced } from '../../platform/telemetry';
 import { buildSearchDocuments, searchDocumentsAfter } from '../../search/documents';
+import { bumpSearchGeneration, publishSearchGeneration } from '../../search/generation';
 import type { SearchIndex } from '../../search/types';
 import type { OutboxDrainResult } from '../../workflows/catalog/definitions';
 
@@ -80,6 +81,7 @@ export function createSearchSyncActivities({ sql, redis, search, logger }: Searc
         await search.upsert(target, documents);
         await search.remove(target, gone);
       }
+      if (documents.length > 0 || gone.length > 0) await bumpSearchGeneration(tx, search.alias);
 
       const slugs = new Set(documents.map((d) => d.slug));
       for (const event of events) {
@@ -112,10 +114,14 @@ export function createSearchSyncActivities({ sql, redis, search, logger }: Searc
      */
     async drainSearchOutbox(input: { batchSize: number; idleWaitMs: number }): Promise<OutboxDrainResult> {
       await search.ensureLive();
+      // Also repairs a publication lost when Redis failed right after an earlier drain committed.
+      await publishSearchGeneration(sql, redis, search.alias);
       const deadline = Date.now() + input.idleWaitMs;
       for (;;) {
         const result = await traced('search.drainOutbox', { 'comptoir.batch_size': input.batchSize }, () => drainOnce(input.batchSize));
         if (result) {
+          // Committed: cached search results from before it may now be retired.
+          if (result.indexed > 0 || result.removed > 0) await publishSearchGeneration(sql, redis, search.alias);
           logger.debug(result, 'search outbox drained');
           return result;
         }
@@ -149,6 +155,9 @@ export function createSearchSyncActivities({ sql, redis, search, logger }: Searc
 
     async swapSearchIndex(input: { indexName: string }): Promise<{ replaced: string | null }> {
       const swapped = await search.swapLive(input.indexName);
+      // Repeating this on a retry only retires cached results once more.
+      await bumpSearchGeneration(sql, search.alias);
+      await publishSearchGeneration(sql, redis, search.alias);
       logger.info({ live: input.indexName, replaced: swapped.replaced }, 'search index swapped');
       return swapped;
     },

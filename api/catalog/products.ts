@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { TypedResponse } from 'hono';
 import { catalogCacheKeys } from '../../cache/catalog-keys';
 import {
   findPublishedProductBySlug,
@@ -169,6 +170,8 @@ const getProduct = createRoute({
   path: '/v1/products/{slug}',
   tags: ['catalog'],
   summary: 'One published product with its variants, prices, media and availability',
+  description:
+    'Served from the read cache. Availability follows stock changes within one outbox drain (normally well under a second); it is advisory, checkout reserves against the stock itself.',
   request: { params: z.object({ slug: z.string().min(1).max(200) }) },
   responses: {
     200: { description: 'The product', content: { 'application/json': { schema: ProductDetail } } },
@@ -179,15 +182,29 @@ const getProduct = createRoute({
 /** Seconds a product stays cached; the outbox deletes it sooner when it changes. */
 const productTtlSeconds = 300;
 
-type CachedProduct = Omit<z.infer<typeof ProductDetail>, 'inStock' | 'variants'> & {
-  variants: Omit<z.infer<typeof Variant>, 'available'>[];
-};
+type CachedProduct = z.infer<typeof ProductDetail>;
 
-/** The catalog part of a product page, as cached: stock changes far more often than the catalog and is read live. */
+/**
+ * A product page as cached, availability included: the searchIndexSync workflow deletes the entry
+ * when the catalog or the stock of one of its SKUs changes (both outboxes), so availability lags the
+ * stock by one outbox drain, well under a second. It is advisory: checkout reserves against the stock itself.
+ */
 async function loadProduct(db: Parameters<typeof findPublishedProductBySlug>[0], slug: string): Promise<CachedProduct | undefined> {
   const found = await findPublishedProductBySlug(db, slug);
   if (!found) return undefined;
   const { product } = found;
+  const stock = await availableBySku(
+    db,
+    found.variants.map((v) => v.sku),
+  );
+  const variants = found.variants.map((variant) => ({
+    sku: variant.sku,
+    title: variant.title,
+    options: variant.options,
+    weightGrams: variant.weightGrams,
+    prices: variant.prices.map((p) => ({ amount: p.amount, currency: p.currency, compareAtAmount: p.compareAtAmount })),
+    available: stock.get(variant.sku) ?? 0,
+  }));
   return {
     id: product.id,
     slug: product.slug,
@@ -197,13 +214,8 @@ async function loadProduct(db: Parameters<typeof findPublishedProductBySlug>[0],
     attributes: product.attributes,
     categories: found.categories,
     media: found.media.map((m) => ({ url: `/media/${m.storageKey.split('/').map(encodeURIComponent).join('/')}`, alt: m.alt, position: m.position })),
-    variants: found.variants.map((variant) => ({
-      sku: variant.sku,
-      title: variant.title,
-      options: variant.options,
-      weightGrams: variant.weightGrams,
-      prices: variant.prices.map((p) => ({ amount: p.amount, currency: p.currency, compareAtAmount: p.compareAtAmount })),
-    })),
+    variants,
+    inStock: variants.some((v) => v.available > 0),
     createdAt: product.createdAt.toISOString(),
     updatedAt: product.updatedAt.toISOString(),
   };
@@ -242,13 +254,9 @@ export function productRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(getProduct, async (c) => {
     const { slug } = c.req.valid('param');
     const { db, redis, logger } = c.get('deps');
-    const product = await readCacheFor(redis, logger).get(catalogCacheKeys.productBySlug(slug), 'product', productTtlSeconds, () => loadProduct(db, slug));
+    const product = await readCacheFor(redis, logger).getJson(catalogCacheKeys.productBySlug(slug), 'product', productTtlSeconds, () => loadProduct(db, slug));
     if (!product) throw new HttpProblem(problems.notFound(`No published product with slug ${slug}`));
-    const stock = await availableBySku(
-      db,
-      product.variants.map((v) => v.sku),
-    );
-    const variants = product.variants.map((variant) => ({ ...variant, available: stock.get(variant.sku) ?? 0 }));
-    return c.json({ ...product, variants, inStock: variants.some((v) => v.available > 0) }, 200);
+    // The cached text is the response body (ProductDetail, built by loadProduct): sent on as it is.
+    return c.body(product, 200, { 'content-type': 'application/json' }) as unknown as TypedResponse<CachedProduct, 200, 'json'>;
   });
 }

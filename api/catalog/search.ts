@@ -1,9 +1,14 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { MeilisearchRequestError, MeilisearchRequestTimeOutError } from 'meilisearch';
+import { createHash } from 'node:crypto';
+import { catalogCacheKeys } from '../../cache/catalog-keys';
+import { readCacheFor } from '../../platform/cache';
 import { DependencyUnavailableError, isConnectionError } from '../../platform/errors';
+import { bumpSearchGeneration, publishSearchGeneration } from '../../search/generation';
+import { queryWords, type SearchQuery, type SearchResult } from '../../search/types';
 import { requireAdmin } from '../admin-auth';
-import type { AppEnv } from '../deps';
+import type { AppDeps, AppEnv } from '../deps';
 import { attributeFilters, attributeParamValues, checkFilterBounds, refuseUnknownParams } from './filter-params';
 import { HttpProblem, problem, problems } from '../problem';
 import { AdminProblemResponses, Money, ProblemResponses } from '../schemas';
@@ -161,13 +166,37 @@ const putSynonyms = createRoute({
   },
 });
 
+/** A ceiling on staleness should a generation's publication be lost; changes retire entries sooner. */
+const searchResultTtlSeconds = 60;
+
+/**
+ * Search results are cached in Redis under the alias's current generation (search/generation.ts): a
+ * shop's searches repeat (the same head queries, each keystroke of search-as-you-type), and a change
+ * to the index moves every reader to a new generation at once. Concurrent identical misses share one
+ * search. Without Redis the search simply runs.
+ */
+async function cachedSearch(deps: AppDeps, query: SearchQuery): Promise<SearchResult> {
+  const { search, redis, logger } = deps;
+  const cache = readCacheFor(redis, logger);
+  const generation = await cache.peek(catalogCacheKeys.searchGeneration(search.alias));
+  if (generation === undefined) return search.search(query);
+  const attributes = Object.entries(query.attributes ?? {})
+    .map(([name, values]) => [name, [...values].sort()] as const)
+    .sort(([a], [b]) => a.localeCompare(b));
+  // Engines read only the query's words, so "Théière  fonte" and "theiere fonte" are one entry.
+  const canonical = JSON.stringify([queryWords(query.q), query.category, query.currency, query.priceMin, query.priceMax, attributes, query.inStock, query.sort, query.limit, query.offset]);
+  const digest = createHash('sha256').update(canonical).digest('base64url');
+  const key = catalogCacheKeys.searchResult(search.alias, generation ?? '0', digest);
+  return (await cache.get(key, 'search', searchResultTtlSeconds, () => search.search(query)))!;
+}
+
 export function searchRoutes(app: OpenAPIHono<AppEnv>) {
   app.openapi(searchRoute, async (c) => {
     const params = c.req.valid('query');
-    const { search } = c.get('deps');
+    const deps = c.get('deps');
     const offset = params.cursor ? decodeCursor(params.cursor) : 0;
     const result = await guarded(() =>
-      search.search({
+      cachedSearch(deps, {
         q: params.q,
         category: params.category,
         currency: params.currency,
@@ -210,13 +239,20 @@ export function searchRoutes(app: OpenAPIHono<AppEnv>) {
   });
 
   app.openapi(putSynonyms, async (c) => {
-    const { search, logger } = c.get('deps');
+    const { search, logger, sql, redis } = c.get('deps');
     // Stored lower-cased and de-duplicated: matching ignores case anyway, and an admin sees what applies.
     const groups = c.req
       .valid('json')
       .groups.map((group) => [...new Set(group.map((term) => term.toLowerCase()))])
       .filter((group) => group.length >= 2);
     await guarded(() => search.setSynonyms(groups));
+    await guarded(() => bumpSearchGeneration(sql, search.alias));
+    try {
+      await publishSearchGeneration(sql, redis, search.alias);
+    } catch (error) {
+      // The synonyms are stored; the search worker publishes the generation at its next poll.
+      logger.warn({ err: { message: (error as Error).message } }, 'search generation not published: cached results may lag up to a minute');
+    }
     logger.info({ requestId: c.get('requestId'), groups: groups.length }, 'search synonyms replaced');
     return c.json({ groups: await guarded(() => search.getSynonyms()) }, 200);
   });

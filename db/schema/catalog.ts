@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -250,11 +251,35 @@ export const searchDocuments = catalog.table(
   (t) => [
     primaryKey({ columns: [t.indexName, t.productId] }),
     index('search_documents_tsv_idx').using('gin', t.tsv),
-    index('search_documents_folded_trgm_idx').using('gin', t.folded.op('gin_trgm_ops')),
     index('search_documents_categories_idx').using('gin', t.categoryPaths),
     index('search_documents_facets_idx').using('gin', t.facetValues),
   ],
 );
+
+/**
+ * Every word of an index's documents, for typo correction: a misspelt query word is matched against
+ * this short list by trigram, then searched as the words it corrects to — the documents themselves
+ * are never scanned by trigram. Words are never removed: a stale one corrects to nothing found.
+ */
+export const searchTerms = catalog.table(
+  'search_terms',
+  {
+    indexName: text('index_name')
+      .notNull()
+      .references(() => searchIndexes.name, { onDelete: 'cascade' }),
+    term: text('term').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.indexName, t.term] }), index('search_terms_trgm_idx').using('gin', t.term.op('gin_trgm_ops'))],
+);
+
+/**
+ * Bumped in the transaction that changes what an alias answers (documents, synonyms, a swap). The
+ * search result cache is keyed by it, so a change retires every cached answer at once.
+ */
+export const searchGenerations = catalog.table('search_generations', {
+  alias: text('alias').primaryKey(),
+  generation: bigint('generation', { mode: 'number' }).notNull().default(0),
+});
 
 /** Groups of equivalent terms (`pull`, `sweat`, `sweater`), edited by an admin, applied to every query of the alias. */
 export const searchSynonyms = catalog.table(

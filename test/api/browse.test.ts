@@ -340,13 +340,16 @@ describe('browse: filters, sorts, categories and the read cache', () => {
       assert.match(metrics, /comptoir_cache_lookups_total\{cache="product",outcome="miss"\} [1-9]/);
     });
 
-    test('stock is read live, not cached with the product', async () => {
+    test('availability is cached with the product and refreshed when its entry is invalidated (as the stock outbox does)', async () => {
+      await invalidate(rawRedis, [catalogCacheKeys.productBySlug(slug)]);
       const before = await detail();
+      assert.ok(before.inStock);
       await api.deps.sql`
         UPDATE inventory.stock_levels SET on_hand = 0
         WHERE sku IN (SELECT v.sku FROM catalog.variants v JOIN catalog.products p ON p.id = v.product_id WHERE p.slug = ${slug})`;
+      assert.deepEqual(await detail(), before, 'served from Redis until the outbox drain invalidates it');
+      await invalidate(rawRedis, [catalogCacheKeys.productBySlug(slug)]);
       const after = await detail();
-      assert.ok(before.inStock);
       assert.equal(after.inStock, false);
       assert.ok(after.variants.every((v) => v.available === 0));
     });

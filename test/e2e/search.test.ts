@@ -99,6 +99,40 @@ describe('search over HTTP, kept in step by the searchIndexSync workflow', () =>
     assert.equal(await api.deps.redis.get(catalogCacheKeys.categoryTree()), null);
   });
 
+  test('search results are cached per generation; a stock change retires them and refreshes the product page', async () => {
+    const generationKey = catalogCacheKeys.searchGeneration(api.deps.search.alias);
+    const detail = async () => (await (await fetch(`${api.baseUrl}/v1/products/${teapot.slug}`)).json()) as { inStock: boolean; variants: { available: number }[] };
+    await waitFor(async () => (await api.deps.redis.get(generationKey)) !== null, { what: 'the worker to publish the search generation' });
+    const generation = Number(await api.deps.redis.get(generationKey));
+    const first = await search('q=theiere%20zeppelin');
+    assert.equal(first.items[0]?.slug, teapot.slug);
+    assert.equal(first.items[0]?.inStock, true);
+    // Written behind the cache's back, without a new generation: the cached answer is still served…
+    await api.deps.sql`
+      UPDATE catalog.search_documents SET document = jsonb_set(document, '{title}', '"Retouchée en douce"')
+      WHERE slug = ${teapot.slug}`;
+    assert.deepEqual(await search('q=theiere%20zeppelin'), first);
+    assert.equal((await detail()).inStock, true);
+
+    // …until a real change: the teapot sells out, through the import and the inventory outbox.
+    const soldOut = { ...teapot, variants: teapot.variants.map((v) => ({ ...v, stock: [{ location: 'paris-1', onHand: 0 }] })) };
+    await importRows([soldOut]);
+    const fresh = await waitFor(async () => {
+      const result = await search('q=theiere%20zeppelin');
+      return result.items[0]?.inStock === false ? result : undefined;
+    }, { what: 'the stock change to retire the cached result', timeoutMs: 30_000 });
+    assert.equal(fresh.items[0]?.slug, teapot.slug);
+    assert.equal(fresh.items[0]?.title, 'Théière Zeppelin en fonte', 'the document was rebuilt from the catalog');
+    assert.ok(Number(await api.deps.redis.get(generationKey)) > generation, 'the generation moved on');
+    const page = await waitFor(async () => {
+      const product = await detail();
+      return product.inStock === false ? product : undefined;
+    }, { what: 'the product page to show the new stock', timeoutMs: 10_000 });
+    assert.ok(page.variants.every((v) => v.available === 0));
+    await importRows([teapot]);
+    await waitFor(async () => ((await search('q=theiere%20zeppelin')).items[0]?.inStock === true ? true : undefined), { what: 'stock back', timeoutMs: 30_000 });
+  });
+
   test('query parameters are validated strictly, as problem+json', async () => {
     const cases: [string, number, string][] = [
       ['q=x&sort=popularity', 400, 'sort'],
