@@ -103,15 +103,31 @@ describe('search over HTTP, kept in step by the searchIndexSync workflow', () =>
     const generationKey = catalogCacheKeys.searchGeneration(api.deps.search.alias);
     const detail = async () => (await (await fetch(`${api.baseUrl}/v1/products/${teapot.slug}`)).json()) as { inStock: boolean; variants: { available: number }[] };
     await waitFor(async () => (await api.deps.redis.get(generationKey)) !== null, { what: 'the worker to publish the search generation' });
-    const generation = Number(await api.deps.redis.get(generationKey));
-    const first = await search('q=theiere%20zeppelin');
-    assert.equal(first.items[0]?.slug, teapot.slug);
-    assert.equal(first.items[0]?.inStock, true);
-    // Written behind the cache's back, without a new generation: the cached answer is still served…
-    await api.deps.sql`
-      UPDATE catalog.search_documents SET document = jsonb_set(document, '{title}', '"Retouchée en douce"')
+    // Other test files share the database and its outbox, so the generation may move at any moment:
+    // the cached answer is only required when it stayed put around both searches.
+    const retouch = (title: string) => api.deps.sql`
+      UPDATE catalog.search_documents SET document = jsonb_set(document, '{title}', ${JSON.stringify(title)}::jsonb)
       WHERE slug = ${teapot.slug}`;
-    assert.deepEqual(await search('q=theiere%20zeppelin'), first);
+    let first: SearchPage | undefined;
+    let generation = -1;
+    for (let attempt = 0; attempt < 10 && !first; attempt += 1) {
+      const before = await api.deps.redis.get(generationKey);
+      const cached = await search('q=theiere%20zeppelin');
+      // Written behind the cache's back, without a new generation: the cached answer is still served.
+      await retouch('Retouchée en douce');
+      const again = await search('q=theiere%20zeppelin');
+      const afterwards = await api.deps.redis.get(generationKey);
+      await retouch(teapot.title);
+      if (before === afterwards) {
+        assert.deepEqual(again, cached);
+        first = cached;
+        generation = Number(before);
+      }
+    }
+    assert.ok(first, 'the generation stayed put around two searches at least once in ten attempts');
+    assert.equal(first.items[0]?.slug, teapot.slug);
+    assert.equal(first.items[0]?.title, teapot.title);
+    assert.equal(first.items[0]?.inStock, true);
     assert.equal((await detail()).inStock, true);
 
     // …until a real change: the teapot sells out, through the import and the inventory outbox.
@@ -122,7 +138,6 @@ describe('search over HTTP, kept in step by the searchIndexSync workflow', () =>
       return result.items[0]?.inStock === false ? result : undefined;
     }, { what: 'the stock change to retire the cached result', timeoutMs: 30_000 });
     assert.equal(fresh.items[0]?.slug, teapot.slug);
-    assert.equal(fresh.items[0]?.title, 'Théière Zeppelin en fonte', 'the document was rebuilt from the catalog');
     assert.ok(Number(await api.deps.redis.get(generationKey)) > generation, 'the generation moved on');
     const page = await waitFor(async () => {
       const product = await detail();
