@@ -111,11 +111,14 @@ describe('search over HTTP, kept in step by the searchIndexSync workflow', () =>
     let first: SearchPage | undefined;
     let generation = -1;
     for (let attempt = 0; attempt < 10 && !first; attempt += 1) {
+      // A query of its own per attempt, so an answer cached by an earlier attempt (which may hold the
+      // retouched title) is never what this one reads first.
+      const query = `q=theiere%20zeppelin&limit=${10 + attempt}`;
       const before = await api.deps.redis.get(generationKey);
-      const cached = await search('q=theiere%20zeppelin');
+      const cached = await search(query);
       // Written behind the cache's back, without a new generation: the cached answer is still served.
       await retouch('Retouchée en douce');
-      const again = await search('q=theiere%20zeppelin');
+      const again = await search(query);
       const afterwards = await api.deps.redis.get(generationKey);
       await retouch(teapot.title);
       if (before === afterwards) {
