@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import type { Logger } from './logger';
+import { withRedisTimeout } from './redis';
 
 /**
  * Read cache in Redis, cache-aside: Postgres stays the truth and the cache may only ever make a read
@@ -36,20 +37,6 @@ export const cacheLookups = new Counter({
   labelNames: ['cache', 'outcome'] as const,
   registers: [],
 });
-
-class RedisTimeout extends Error {
-  override name = 'RedisTimeout';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeout(`no answer from Redis within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -193,7 +180,7 @@ export class ReadCache {
   }
 
   private command<T>(promise: Promise<T>): Promise<T> {
-    return withTimeout(promise, this.options.commandTimeoutMs).then(
+    return withRedisTimeout(promise, this.options.commandTimeoutMs).then(
       (value) => {
         this.recovered();
         return value;

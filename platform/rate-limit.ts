@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger';
+import { withRedisTimeout } from './redis';
 
 /**
  * Rate limits and progressive lock-out, shared by every API process through Redis.
@@ -162,20 +163,6 @@ async function runScript(redis: Redis, script: LuaScript, key: string, args: (st
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
     return redis.eval(script.source, 1, key, ...args);
   }
-}
-
-class RedisTimeout extends Error {
-  override name = 'RedisTimeout';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeout(`no answer from Redis within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,7 +337,7 @@ export class RateLimiter {
     if (Date.now() < this.skipUntil) return this.fallBack(local, new Error('redis failed a moment ago'));
     let value: T;
     try {
-      value = await withTimeout(remote(), this.options.commandTimeoutMs);
+      value = await withRedisTimeout(remote(), this.options.commandTimeoutMs);
     } catch (error) {
       this.skipUntil = Date.now() + this.options.backoffMs;
       return this.fallBack(local, error);

@@ -21,3 +21,21 @@ export function startRedis(redis: Redis, onError: (error: Error) => void): Redis
   redis.connect().catch(() => {});
   return redis;
 }
+
+export class RedisTimeout extends Error {
+  override name = 'RedisTimeout';
+}
+
+/**
+ * Bounds one Redis command: a hung Redis must cost a caller with a fallback (read cache, rate
+ * limiter) one short wait, not the client's own reconnect timeouts.
+ */
+export function withRedisTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisTimeout(`no answer from Redis within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
