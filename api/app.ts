@@ -19,6 +19,8 @@ import { searchRoutes } from './catalog/search';
 import type { AppDeps, AppEnv } from './deps';
 import { relatedRoutes } from './catalog/related';
 import { healthRoutes } from './health';
+import { authenticate } from './auth';
+import { identityRoutes } from './identity/index';
 import { routeOf } from './route';
 import { createHttpMetrics } from './metrics';
 import { fieldPath, HttpProblem, problem, problems, type FieldError } from './problem';
@@ -139,6 +141,7 @@ export function createApp(deps: AppDeps) {
   // (headers copied, an AbortSignal wired): a fifth of the cost of a cached product page.
   app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
 
+  app.use('/v1/*', authenticate());
   app.use('/v1/*', requireContentType({ [catalogImportsPath]: importContentTypes, ...adminCatalogContentTypes }));
 
   healthRoutes(app, metrics.registry);
@@ -148,6 +151,7 @@ export function createApp(deps: AppDeps) {
   searchRoutes(app);
   adminCatalogRoutes(app);
   relatedRoutes(app);
+  identityRoutes(app);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -158,10 +162,11 @@ export function createApp(deps: AppDeps) {
     },
     servers: [{ url: deps.config.PUBLIC_URL ?? `http://localhost:${deps.config.API_PORT}` }],
   });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
-    description: 'The admin token (ADMIN_TOKEN); replaced by staff accounts with roles in a later release.',
+    bearerFormat: 'JWT',
+    description: 'An access token from `POST /v1/auth/login` (people) or `POST /v1/oauth/token` (partner clients). Each operation names the permission it needs in `x-permission`.',
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
 

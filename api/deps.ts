@@ -6,6 +6,8 @@ import type { Logger } from '../platform/logger';
 import type { Database } from '../platform/postgres';
 import type postgres from 'postgres';
 import type { SearchIndex } from '../search/types';
+import type { Principal } from '../identity/permissions';
+import type { TokenService } from '../identity/tokens';
 
 /** What the API needs from the outside world; tests pass real ones pointed at their own database, prefix and server. */
 export interface AppDeps {
@@ -17,6 +19,8 @@ export interface AppDeps {
   temporal: { client: Client; connection: Connection };
   /** Catalog search: Postgres full-text, or Meilisearch when MEILI_HOST is set. */
   search: SearchIndex;
+  /** Signs and verifies access tokens; caches the signing keys. */
+  tokens: TokenService;
   metricsRegistry?: Registry;
 }
 
@@ -24,5 +28,7 @@ export type AppEnv = {
   Variables: {
     deps: AppDeps;
     requestId: string;
+    /** Set by `authenticate()` when the request carries a valid access token. */
+    principal?: Principal;
   };
 };

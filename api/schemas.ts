@@ -40,7 +40,17 @@ export const ProblemResponses = {
 
 export const AdminProblemResponses = {
   ...ProblemResponses,
-  401: { description: 'Missing or wrong admin token', content: problemContent },
+  401: { description: 'No access token, or one that is invalid or revoked', content: problemContent },
+  403: { description: 'The token does not hold the permission this route needs', content: problemContent },
   413: { description: 'Body too large', content: problemContent },
   415: { description: 'Unsupported Content-Type', content: problemContent },
+} as const;
+
+/** For routes any signed-in person may call on their own behalf. */
+export const SignedInProblemResponses = {
+  ...ProblemResponses,
+  401: AdminProblemResponses[401],
+  403: AdminProblemResponses[403],
+  415: AdminProblemResponses[415],
+  429: { description: 'Too many requests; retry after `Retry-After` seconds', content: problemContent },
 } as const;

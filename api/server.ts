@@ -11,6 +11,7 @@ import { createSearchIndex } from '../search/index';
 import { setupTelemetry } from '../platform/telemetry';
 import { createApp } from './app';
 import type { AppDeps } from './deps';
+import { TokenService } from '../identity/tokens';
 
 /**
  * Connects everything the API needs without waiting for it: a dependency that is down makes `/readyz`
@@ -36,6 +37,7 @@ export function connectApiDeps(config: Config): AppDeps & { close(): Promise<voi
     redis,
     temporal: { client, connection },
     search: createSearchIndex(config, { sql: postgres.sql }),
+    tokens: new TokenService({ db: postgres.db, config }),
     async close() {
       redis.disconnect();
       await Promise.allSettled([postgres.close(), connection.close()]);

@@ -9,6 +9,7 @@
  * (default 10). Prints req/s and p50/p95/p99 latencies, and exits 1 when Comptoir answered anything
  * but 2xx. Everything it started is stopped and dropped on exit and on Ctrl-C.
  */
+import { devLoaderToken } from '../scripts/lib/loader-token';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -377,7 +378,7 @@ async function main(): Promise<number> {
   log(`bare Hono ready at ${bareUrl}`);
 
   const importStarted = Date.now();
-  const imported = await importDemoCatalog(apiUrl, base.ADMIN_TOKEN);
+  const imported = await importDemoCatalog(apiUrl, await devLoaderToken(base));
   log(
     `demo catalog imported in ${((Date.now() - importStarted) / 1000).toFixed(1)} s: ` +
       `${imported.importedRows}/${imported.totalRows} rows imported, ${imported.failedRows} failed`,

@@ -3,11 +3,12 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { parsePiiKeyring, PiiError, type PiiKeyring } from './pii';
 
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Secrets the platform needs. In development they are generated once under `.data/`; in production they must be given. */
-const secretNames = ['ADMIN_TOKEN', 'PII_ENCRYPTION_KEY', 'WEBHOOK_SIGNING_SECRET'] as const;
+const secretNames = ['PII_KEYS', 'PII_LOOKUP_KEY', 'WEBHOOK_SIGNING_SECRET'] as const;
 type SecretName = (typeof secretNames)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -46,13 +47,35 @@ const envSchema = z.object({
   S3_REGION: z.string().min(1).default('us-east-1'),
   /** Public base URL of the bucket (or its CDN): `/media/{key}` redirects there instead of streaming. */
   S3_PUBLIC_URL: z.url().optional(),
-  ADMIN_TOKEN: z.string().min(24).optional(),
-  PII_ENCRYPTION_KEY: z.string().regex(/^[0-9a-f]{64}$/i, 'must be 32 bytes as 64 hex characters').optional(),
+  /** Versioned encryption keys for personal data, `v1:<base64 32 bytes>,v2:…`; the last one encrypts (rotation: append, redeploy, run `npm run identity -- rotate-pii`). */
+  PII_KEYS: z.string().min(1).optional(),
+  /** Key of the email lookup hash (at least 32 bytes, base64); it cannot be rotated without rehashing every account. */
+  PII_LOOKUP_KEY: z.string().min(43).optional(),
   WEBHOOK_SIGNING_SECRET: z.string().min(32).optional(),
+  /** Behind one reverse proxy that appends the client address to X-Forwarded-For; off, the header is ignored. */
+  TRUST_PROXY: z.stringbool().default(false),
+  /** `iss` of the access tokens this platform signs; defaults to PUBLIC_URL, or `comptoir`. */
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).default('comptoir-api'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** How often the Schedule rotates the signing key. */
+  SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Staff single sign-on: an external OpenID Connect issuer whose ID tokens are trusted for staff accounts. */
+  STAFF_OIDC_ISSUER: z.url().optional(),
+  STAFF_OIDC_JWKS_URL: z.url().optional(),
+  /** The client id Comptoir has at that issuer (the ID token's `aud`). */
+  STAFF_OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** Where messages to people go: `log` writes them to the log (development only), `file` drops one JSON file each in NOTIFICATION_DIR. */
+  NOTIFICATION_SINK: z.enum(['log', 'file']).default('log'),
+  NOTIFICATION_DIR: z.string().optional(),
 });
 
-export type Config = Omit<z.infer<typeof envSchema>, SecretName> & Record<SecretName, string> & {
-  taskQueues: { catalog: string };
+export type Config = Omit<z.infer<typeof envSchema>, SecretName | 'JWT_ISSUER'> & Record<SecretName, string> & {
+  JWT_ISSUER: string;
+  taskQueues: { catalog: string; identity: string };
+  /** PII_KEYS and PII_LOOKUP_KEY, parsed once. */
+  pii: { keyring: PiiKeyring; lookupKey: Buffer };
 };
 
 export class ConfigError extends Error {
@@ -60,7 +83,9 @@ export class ConfigError extends Error {
 }
 
 function generateSecret(name: SecretName): string {
-  return name === 'PII_ENCRYPTION_KEY' ? randomBytes(32).toString('hex') : randomBytes(32).toString('base64url');
+  if (name === 'PII_KEYS') return `v1:${randomBytes(32).toString('base64')}`;
+  if (name === 'PII_LOOKUP_KEY') return randomBytes(32).toString('base64');
+  return randomBytes(32).toString('base64url');
 }
 
 /** Development secrets live in `.data/secrets.json` (git-ignored), created on first run and reused afterwards. */
@@ -93,16 +118,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (missing.length > 0) {
     if (values.NODE_ENV === 'production') {
       throw new ConfigError(
-        `Missing secrets in production: ${missing.join(', ')}. Set them in the environment (generate each with \`openssl rand -hex 32\`).`,
+        `Missing secrets in production: ${missing.join(', ')}. Set them in the environment (PII_KEYS as v1:$(openssl rand -base64 32), the others with \`openssl rand -base64 32\`).`,
       );
     }
     secrets = developmentSecrets(values.DATA_DIR);
   }
   const resolved = { ...values } as Record<string, unknown>;
   for (const name of secretNames) resolved[name] = values[name] ?? secrets[name];
+  if (values.STAFF_OIDC_ISSUER && !(values.STAFF_OIDC_JWKS_URL && values.STAFF_OIDC_AUDIENCE)) {
+    throw new ConfigError('STAFF_OIDC_ISSUER needs STAFF_OIDC_JWKS_URL and STAFF_OIDC_AUDIENCE too');
+  }
+  if (values.NODE_ENV === 'production' && values.NOTIFICATION_SINK === 'log') {
+    // The log sink prints verification and reset links: fine on a laptop, a leak anywhere else.
+    throw new ConfigError('NOTIFICATION_SINK=log is for development; set NOTIFICATION_SINK=file (or a real channel) in production');
+  }
   const prefix = values.TASK_QUEUE_PREFIX;
-  return { ...(resolved as Omit<Config, 'taskQueues'>), taskQueues: { catalog: `${prefix}catalog` } };
+  return {
+    ...(resolved as Omit<Config, 'taskQueues' | 'pii' | 'JWT_ISSUER'>),
+    JWT_ISSUER: values.JWT_ISSUER ?? values.PUBLIC_URL ?? 'comptoir',
+    taskQueues: { catalog: `${prefix}catalog`, identity: `${prefix}identity` },
+    pii: parsePiiSecrets(resolved.PII_KEYS as string, resolved.PII_LOOKUP_KEY as string),
+  };
+}
+
+function parsePiiSecrets(keys: string, lookupKey: string): Config['pii'] {
+  try {
+    const lookup = Buffer.from(lookupKey, 'base64');
+    if (lookup.length < 32) throw new PiiError('PII_LOOKUP_KEY must be at least 32 bytes, base64-encoded');
+    return { keyring: parsePiiKeyring(keys), lookupKey: lookup };
+  } catch (error) {
+    if (error instanceof PiiError) throw new ConfigError(`Invalid configuration: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Names whose values must never be printed. */
-export const secretConfigKeys: readonly string[] = secretNames;
+export const secretConfigKeys: readonly string[] = [...secretNames, 'pii'];

@@ -15,12 +15,17 @@ export const redactedPaths = [
   '*.cardNumber',
   '*.cvc',
   '*.paymentToken',
-  'ADMIN_TOKEN',
-  'PII_ENCRYPTION_KEY',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.code',
+  'PII_KEYS',
+  'PII_LOOKUP_KEY',
   'WEBHOOK_SIGNING_SECRET',
-  'config.ADMIN_TOKEN',
-  'config.PII_ENCRYPTION_KEY',
+  'pii',
+  'config.PII_KEYS',
+  'config.PII_LOOKUP_KEY',
   'config.WEBHOOK_SIGNING_SECRET',
+  'config.pii',
 ];
 
 export function createLogger(options: { level: string; name: string; destination?: pino.DestinationStream }): Logger {

@@ -4,6 +4,7 @@
  * attributes registered, API and every worker started, demo catalog imported through the catalogImport
  * workflow once. Ctrl-C stops every child. Running it again is harmless.
  */
+import { devLoaderToken } from './lib/loader-token';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
@@ -155,7 +156,7 @@ await pg.close();
 if (loaded?.status === 'completed') {
   say('demo catalog already loaded');
 } else {
-  const headers = { authorization: `Bearer ${config.ADMIN_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': demoKey };
+  const headers = { authorization: `Bearer ${await devLoaderToken(config)}`, 'content-type': 'application/json', 'idempotency-key': demoKey };
   const response = await fetch(`${apiUrl}/v1/admin/catalog/imports`, { method: 'POST', headers, body: demoBody });
   if (response.status !== 202) fail(`demo catalog import refused: ${response.status} ${await response.text()}`);
   const location = response.headers.get('location')!;
@@ -178,5 +179,5 @@ say(`  API            ${apiUrl}/v1/products`);
 say(`  API docs       ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)`);
 say(`  Health         ${apiUrl}/readyz   metrics ${apiUrl}/metrics   worker metrics http://localhost:${config.WORKER_METRICS_PORT}/metrics`);
 say(`  Temporal UI    ${temporalUi}`);
-say(`  Admin token    in .data/secrets.json (ADMIN_TOKEN)`);
+say(`  Staff account  npm run identity -- create-staff --email you@example.com --role admin`);
 say('Ctrl-C stops everything.');

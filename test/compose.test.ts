@@ -47,8 +47,8 @@ test('the check reports broken stacks (it can fail)', () => {
   assert.ok(checkCompose(wrongHost).some((p) => p.includes('REDIS_URL points at "cache"')));
 
   const literalSecret = load();
-  (literalSecret.services.api!.environment as Record<string, unknown>).ADMIN_TOKEN = 'hunter2';
-  assert.ok(checkCompose(literalSecret).some((p) => p.includes('ADMIN_TOKEN must be a required interpolation')));
+  (literalSecret.services.api!.environment as Record<string, unknown>).PII_LOOKUP_KEY = 'hunter2';
+  assert.ok(checkCompose(literalSecret).some((p) => p.includes('PII_LOOKUP_KEY must be a required interpolation')));
 
   const startedOnly = load();
   (startedOnly.services.api!.depends_on as Record<string, unknown>).migrate = { condition: 'service_started' };

@@ -3,11 +3,14 @@ import { loadConfig } from '../platform/config';
 import { createCatalogWorker } from './queues/catalog';
 import { createWorkerContext, type WorkerContext } from './runtime';
 import { ensureSearchIndexSync } from './search-sync';
+import { createIdentityWorker } from './queues/identity';
+import { ensureSigningKeyRotationSchedule } from './identity-schedules';
 
-export type WorkerName = 'catalog';
+export type WorkerName = 'catalog' | 'identity';
 
 const factories: Record<WorkerName, (context: WorkerContext, bundle?: WorkflowBundleOption) => Promise<Worker>> = {
   catalog: createCatalogWorker,
+  identity: createIdentityWorker,
 };
 
 export const allWorkers = Object.keys(factories) as WorkerName[];
@@ -22,6 +25,7 @@ export async function runWorkers(names: WorkerName[]): Promise<void> {
   const bundle = config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined;
   const workers = await Promise.all(names.map((name) => factories[name](context, bundle)));
   if (names.includes('catalog')) await ensureSearchIndexSync(context);
+  if (names.includes('identity')) await ensureSigningKeyRotationSchedule(context);
   const stop = (signal: string) => {
     context.logger.info({ signal }, 'worker shutting down');
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -1,2 +1,3 @@
 // The worker bundles this file: every workflow type of every domain is exported from here.
 export * from './catalog/index';
+export * from './identity/index';

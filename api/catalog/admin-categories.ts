@@ -13,7 +13,7 @@ import {
   type CategoryRow,
 } from '../../db/catalog-admin';
 import type { Executor } from '../../platform/postgres';
-import { requireAdmin } from '../admin-auth';
+import { access } from '../auth';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
 import { AdminProblemResponses } from '../schemas';
@@ -58,7 +58,7 @@ const CategoryView = z
   .openapi('AdminCategory');
 
 const params = z.object({ id: z.uuid() });
-const guarded = { tags: ['admin', 'catalog'], security: [{ adminToken: [] }] };
+const guarded = { tags: ['admin', 'catalog'], };
 const categoryResponse = (description: string) => ({
   description,
   headers: z.object({ ETag: z.string().openapi({ description: 'Send it back in If-Match to change this category' }) }),
@@ -67,7 +67,7 @@ const categoryResponse = (description: string) => ({
 
 const createCategory = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'post',
   path: adminCategoriesPath,
   summary: 'Create a category, at the top or under a parent',
@@ -77,7 +77,7 @@ const createCategory = createRoute({
 
 const getCategory = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'get',
   path: `${adminCategoriesPath}/{id}`,
   summary: 'A category with its ETag',
@@ -87,7 +87,7 @@ const getCategory = createRoute({
 
 const patchCategory = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'patch',
   path: `${adminCategoriesPath}/{id}`,
   summary: 'Rename or move a category (If-Match required)',
@@ -98,7 +98,7 @@ const patchCategory = createRoute({
 
 const removeCategory = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'delete',
   path: `${adminCategoriesPath}/{id}`,
   summary: 'Delete a category without children (If-Match required)',

@@ -3,7 +3,7 @@ import { deleteMedia, findAdminProduct, findMedia, insertMedia, listMediaIds, re
 import { imageTypes, mediaKey, parseMediaKey, sniffImageType, type ImageType } from '../../media/image-type';
 import { immutableCacheControl, mediaStoreFor } from '../../media/store';
 import type { Executor } from '../../platform/postgres';
-import { requireAdmin } from '../admin-auth';
+import { access } from '../auth';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
 import { ProblemResponses } from '../schemas';
@@ -45,7 +45,7 @@ const problemContent = ProblemResponses[404].content;
 
 const uploadMedia = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'post',
   path: `${adminProductsPath}/{id}/media`,
   summary: 'Add an image to a product (multipart/form-data: `file`, `alt`)',
@@ -61,7 +61,7 @@ const uploadMedia = createRoute({
 
 const patchMedia = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'patch',
   path: `${adminProductsPath}/{id}/media/{mediaId}`,
   summary: "Change an image's alt text (If-Match: the product's ETag)",
@@ -75,7 +75,7 @@ const patchMedia = createRoute({
 
 const orderMedia = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'put',
   path: `${adminProductsPath}/{id}/media/order`,
   summary: "Reorder a product's images (If-Match: the product's ETag)",
@@ -89,7 +89,7 @@ const orderMedia = createRoute({
 
 const removeMedia = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'delete',
   path: `${adminProductsPath}/{id}/media/{mediaId}`,
   summary: "Remove an image from a product (If-Match: the product's ETag)",

@@ -22,7 +22,7 @@ import {
 } from '../../db/catalog-admin';
 import { mediaStoreFor } from '../../media/store';
 import type { Database, Executor } from '../../platform/postgres';
-import { requireAdmin } from '../admin-auth';
+import { access } from '../auth';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
 import { AdminProblemResponses } from '../schemas';
@@ -167,7 +167,7 @@ export const productResponse = (description: string) => ({
 });
 
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
-export const guarded = { tags: ['admin', 'catalog'], security: [{ adminToken: [] }] };
+export const guarded = { tags: ['admin', 'catalog'], };
 export const writeResponses = { ...AdminProblemResponses, ...PreconditionResponses, ...ConflictResponse } as const;
 
 export const mediaUrl = (key: string) => `/media/${key}`;
@@ -264,7 +264,7 @@ export function answer<S extends 200 | 201 = 200>(c: Context<AppEnv>, result: { 
 
 const createProduct = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'post',
   path: adminProductsPath,
   summary: 'Create a product (a draft unless `status` says otherwise)',
@@ -274,7 +274,7 @@ const createProduct = createRoute({
 
 const getProduct = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'get',
   path: `${adminProductsPath}/{id}`,
   summary: 'A product as admins see it, drafts included, with its ETag',
@@ -284,7 +284,7 @@ const getProduct = createRoute({
 
 const patchProduct = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'patch',
   path: `${adminProductsPath}/{id}`,
   summary: 'Change a product (If-Match required)',
@@ -294,7 +294,7 @@ const patchProduct = createRoute({
 
 const removeProduct = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'delete',
   path: `${adminProductsPath}/{id}`,
   summary: 'Delete a product with its variants, prices and media (If-Match required)',
@@ -305,7 +305,7 @@ const removeProduct = createRoute({
 const statusAction = (action: 'publish' | 'unpublish') =>
   createRoute({
     ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
     method: 'post',
     path: `${adminProductsPath}/{id}/${action}`,
     summary: action === 'publish' ? 'Show the product in the shop' : 'Hide the product from the shop (it becomes a draft)',
@@ -316,7 +316,7 @@ const statusAction = (action: 'publish' | 'unpublish') =>
 
 const createVariant = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'post',
   path: `${adminProductsPath}/{id}/variants`,
   summary: 'Add a variant (SKU) with its prices',
@@ -327,7 +327,7 @@ const createVariant = createRoute({
 
 const patchVariant = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'patch',
   path: `${adminProductsPath}/{id}/variants/{variantId}`,
   summary: "Change a variant (If-Match: the product's ETag)",
@@ -337,7 +337,7 @@ const patchVariant = createRoute({
 
 const removeVariant = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'delete',
   path: `${adminProductsPath}/{id}/variants/{variantId}`,
   summary: "Delete a variant and its prices (If-Match: the product's ETag)",
@@ -347,7 +347,7 @@ const removeVariant = createRoute({
 
 const putPrice = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'put',
   path: `${adminProductsPath}/{id}/variants/{variantId}/prices/{currency}`,
   summary: "Set a variant's price in one currency (If-Match: the product's ETag)",
@@ -357,7 +357,7 @@ const putPrice = createRoute({
 
 const removePrice = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'delete',
   path: `${adminProductsPath}/{id}/variants/{variantId}/prices/{currency}`,
   summary: "Stop selling a variant in one currency (If-Match: the product's ETag)",
@@ -367,7 +367,7 @@ const removePrice = createRoute({
 
 const putCategories = createRoute({
   ...guarded,
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:write'),
   method: 'put',
   path: `${adminProductsPath}/{id}/categories`,
   summary: "File the product under these categories (If-Match: the product's ETag)",

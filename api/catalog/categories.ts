@@ -3,6 +3,7 @@ import { catalogCacheKeys } from '../../cache/catalog-keys';
 import { listCategoriesWithCounts, type CategoryRow } from '../../db/catalog';
 import { readCacheFor } from '../../platform/cache';
 import type { AppEnv } from '../deps';
+import { access } from '../auth';
 import { ProblemResponses } from '../schemas';
 
 interface CategoryNode {
@@ -31,6 +32,7 @@ const getCategories = createRoute({
   method: 'get',
   path: '/v1/categories',
   tags: ['catalog'],
+  ...access('public'),
   summary: 'The whole category tree with product counts',
   description: 'Not paginated: the tree is small and answered from the read cache.',
   request: { query: z.object({}).strict() },

@@ -11,7 +11,7 @@ import {
   type CatalogImportInput,
   type ImportProgress,
 } from '../../workflows/catalog/definitions';
-import { requireAdmin } from '../admin-auth';
+import { access } from '../auth';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
 import { AdminProblemResponses } from '../schemas';
@@ -73,8 +73,7 @@ const startImport = createRoute({
   tags: ['admin', 'catalog'],
   summary: 'Import products, variants, categories, prices and stock',
   description: 'Answers 202 at once with the import to poll; the `catalogImport` workflow does the work.',
-  security: [{ adminToken: [] }],
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:import'),
   request: {
     headers: idempotencyHeader,
     body: {
@@ -98,8 +97,7 @@ const getImport = createRoute({
   path: `${catalogImportsPath}/{id}`,
   tags: ['admin', 'catalog'],
   summary: 'Progress and row errors of an import',
-  security: [{ adminToken: [] }],
-  middleware: [requireAdmin()] as const,
+  ...access('catalog:import'),
   request: {
     params: z.object({ id: z.string().min(1).max(100) }),
     query: z

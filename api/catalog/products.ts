@@ -11,6 +11,7 @@ import {
 import { availableBySku } from '../../db/inventory';
 import { readCacheFor } from '../../platform/cache';
 import type { AppEnv } from '../deps';
+import { access } from '../auth';
 import { attributeFilters, attributeParamValues, checkFilterBounds, refuseUnknownParams } from './filter-params';
 import { HttpProblem, problems } from '../problem';
 import { Money, pageQuery, ProblemResponses } from '../schemas';
@@ -150,6 +151,7 @@ const listProducts = createRoute({
   method: 'get',
   path: '/v1/products',
   tags: ['catalog'],
+  ...access('public'),
   summary: 'List published products, filtered and sorted',
   description: [
     'Filters combine with AND. Attribute filters are `attr.<name>=<value>` (e.g. `attr.material=cuir&attr.gender=femme`):',
@@ -169,6 +171,7 @@ const getProduct = createRoute({
   method: 'get',
   path: '/v1/products/{slug}',
   tags: ['catalog'],
+  ...access('public'),
   summary: 'One published product with its variants, prices, media and availability',
   description:
     'Served from the read cache. Availability follows stock changes within one outbox drain (normally well under a second); it is advisory, checkout reserves against the stock itself.',

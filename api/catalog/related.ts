@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { findRelatedByCategory } from '../../db/recommendations';
 import type { AppEnv } from '../deps';
+import { access } from '../auth';
 import { HttpProblem, problems } from '../problem';
 import { ProblemResponses } from '../schemas';
 
@@ -22,6 +23,7 @@ const relatedProducts = createRoute({
   method: 'get',
   path: '/v1/products/{slug}/related',
   tags: ['catalog'],
+  ...access('public'),
   summary: 'Products to suggest next to this one',
   description: 'Products from the same categories, closest first.',
   request: {

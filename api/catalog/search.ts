@@ -7,7 +7,7 @@ import { readCacheFor } from '../../platform/cache';
 import { DependencyUnavailableError, isConnectionError } from '../../platform/errors';
 import { bumpSearchGeneration, publishSearchGeneration } from '../../search/generation';
 import { queryWords, type SearchQuery, type SearchResult } from '../../search/types';
-import { requireAdmin } from '../admin-auth';
+import { access } from '../auth';
 import type { AppDeps, AppEnv } from '../deps';
 import { attributeFilters, attributeParamValues, checkFilterBounds, refuseUnknownParams } from './filter-params';
 import { HttpProblem, problem, problems } from '../problem';
@@ -127,6 +127,7 @@ const searchRoute = createRoute({
   method: 'get',
   path: searchPath,
   tags: ['catalog'],
+  ...access('public'),
   summary: 'Search published products, with facets',
   description: 'Facet counts cover every match of the query and filters, not only the page returned.',
   middleware: [refuseLongQueryStrings()] as const,
@@ -143,8 +144,7 @@ const getSynonyms = createRoute({
   path: synonymsPath,
   tags: ['admin', 'catalog'],
   summary: 'Synonym groups applied to every search',
-  security: [{ adminToken: [] }],
-  middleware: [requireAdmin()] as const,
+  ...access('search:manage'),
   responses: {
     200: { description: 'The synonym groups', content: { 'application/json': { schema: SynonymGroups } } },
     ...AdminProblemResponses,
@@ -157,8 +157,7 @@ const putSynonyms = createRoute({
   tags: ['admin', 'catalog'],
   summary: 'Replace every synonym group',
   description: 'Takes effect on the next search, in the live index and in an index being rebuilt.',
-  security: [{ adminToken: [] }],
-  middleware: [requireAdmin()] as const,
+  ...access('search:manage'),
   request: { body: { required: true, content: { 'application/json': { schema: SynonymGroups } } } },
   responses: {
     200: { description: 'The stored synonym groups', content: { 'application/json': { schema: SynonymGroups } } },

@@ -1,3 +1,4 @@
 export * from './catalog';
 export * from './inventory';
 export * from './identity';
+export * from './notifications';

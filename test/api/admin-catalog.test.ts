@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
 import { connectApiDeps } from '../../api/server';
-import { adminHeaders, testConfig } from '../support/stack';
+import { testConfig } from '../support/stack';
+import { adminHeaders } from '../support/identity';
 
 type Problem = { type: string; status: number; detail?: string; errors?: { in: string; field: string; message: string }[] };
 type Product = {
@@ -30,7 +31,7 @@ const base = 'http://local';
 const unique = (name: string) => `${name}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 
 async function call(method: string, path: string, options: { body?: unknown; ifMatch?: string; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...adminHeaders(config), ...options.headers };
+  const headers: Record<string, string> = { ...(await adminHeaders(config)), ...options.headers };
   if (options.ifMatch !== undefined) headers['if-match'] = options.ifMatch;
   return app.request(`${base}${path}`, {
     method,
@@ -345,7 +346,7 @@ const png = (size = 64) => {
 };
 const jpeg = () => new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1]);
 
-function upload(productId: string, parts: Record<string, string | Blob>, headers: Record<string, string> = {}) {
+async function upload(productId: string, parts: Record<string, string | Blob>, headers: Record<string, string> = {}) {
   const form = new FormData();
   for (const [name, value] of Object.entries(parts)) {
     if (value instanceof Blob) form.append(name, value, `${name}.bin`);
@@ -353,7 +354,7 @@ function upload(productId: string, parts: Record<string, string | Blob>, headers
   }
   return app.request(`${base}/v1/admin/products/${productId}/media`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${config.ADMIN_TOKEN}`, ...headers },
+    headers: { authorization: (await adminHeaders(config)).authorization!, ...headers },
     body: form,
   });
 }

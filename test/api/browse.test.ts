@@ -11,7 +11,8 @@ import { catalogCacheKeys } from '../../cache/catalog-keys';
 import { upsertProduct, type ProductDraft } from '../../db/catalog';
 import { invalidate, ReadCache } from '../../platform/cache';
 import { dropDatabase, ensureDatabase, migrateDatabase } from '../../platform/postgres';
-import { adminHeaders, freePort, startApi, startWorker, testConfig, waitFor } from '../support/stack';
+import { freePort, startApi, startWorker, testConfig, waitFor } from '../support/stack';
+import { adminHeaders } from '../support/identity';
 
 type Summary = { id: string; slug: string; title: string; categories: string[]; priceFrom: { amount: number; currency: string }[] };
 type Page = { items: Summary[]; nextCursor: string | null };
@@ -43,14 +44,14 @@ describe('browse: filters, sorts, categories and the read cache', () => {
     try {
       const response = await fetch(`${api.baseUrl}/v1/admin/catalog/imports`, {
         method: 'POST',
-        headers: { ...adminHeaders(config), 'idempotency-key': 'browse-demo' },
+        headers: { ...(await adminHeaders(config)), 'idempotency-key': 'browse-demo' },
         body: JSON.stringify(demo),
       });
       assert.equal(response.status, 202);
       const location = response.headers.get('location')!;
       await waitFor(
         async () => {
-          const view = (await (await fetch(`${api.baseUrl}${location}`, { headers: adminHeaders(config) })).json()) as { status: string };
+          const view = (await (await fetch(`${api.baseUrl}${location}`, { headers: (await adminHeaders(config)) })).json()) as { status: string };
           return view.status === 'completed';
         },
         { what: 'demo import', timeoutMs: 120_000 },

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../api/app';
 import { connectApiDeps } from '../../api/server';
-import { adminHeaders, freePort, testConfig } from '../support/stack';
+import { freePort, testConfig } from '../support/stack';
+import { adminHeaders } from '../support/identity';
 
 type Problem = { type: string; title: string; status: number; detail?: string; errors?: { in: string; field: string; message: string }[]; requestId?: string };
 
@@ -25,22 +26,22 @@ describe('bad input gets a clear problem+json 4xx naming the field', () => {
   after(() => deps.close());
 
   test('malformed JSON → 400', async () => {
-    const body = await expectProblem(await app.request(importUrl, { method: 'POST', headers: adminHeaders(config), body: '[{"slug": ' }), 400);
+    const body = await expectProblem(await app.request(importUrl, { method: 'POST', headers: (await adminHeaders(config)), body: '[{"slug": ' }), 400);
     assert.equal(body.type, 'https://comptoir.dev/problems/malformed-json');
     assert.deepEqual(body.errors?.map((e) => e.in), ['body']);
   });
 
   test('malformed NDJSON → 400 naming the line', async () => {
     const ndjson = '{"slug":"a"}\n{"slug": \n';
-    const body = await expectProblem(await app.request(importUrl, { method: 'POST', headers: adminHeaders(config, 'application/x-ndjson'), body: ndjson }), 400);
+    const body = await expectProblem(await app.request(importUrl, { method: 'POST', headers: (await adminHeaders(config, 'application/x-ndjson')), body: ndjson }), 400);
     assert.equal(body.errors?.[0]?.field, 'line 2');
   });
 
   test('wrong types → 422 with the path of each bad value', async () => {
-    const notArray = await expectProblem(await app.request(importUrl, { method: 'POST', headers: adminHeaders(config), body: '{"slug":"x"}' }), 422);
+    const notArray = await expectProblem(await app.request(importUrl, { method: 'POST', headers: (await adminHeaders(config)), body: '{"slug":"x"}' }), 422);
     assert.equal(notArray.errors?.[0]?.field, '');
     assert.match(notArray.errors?.[0]?.message ?? '', /array/);
-    const badRow = await expectProblem(await app.request(importUrl, { method: 'POST', headers: adminHeaders(config), body: '[{"slug":"x"}, "oops", 3]' }), 422);
+    const badRow = await expectProblem(await app.request(importUrl, { method: 'POST', headers: (await adminHeaders(config)), body: '[{"slug":"x"}, "oops", 3]' }), 422);
     assert.deepEqual(badRow.errors?.map((e) => e.field), ['1', '2']);
     const badLimit = await expectProblem(await app.request('http://local/v1/products?limit=abc'), 400);
     assert.deepEqual(badLimit.errors?.map((e) => [e.in, e.field]), [['query', 'limit']]);
@@ -63,13 +64,13 @@ describe('bad input gets a clear problem+json 4xx naming the field', () => {
 
   test('oversized body → 413', async () => {
     const big = JSON.stringify([{ slug: 'x', title: 'y'.repeat(10_000) }]);
-    const body = await expectProblem(await app.request(importUrl, { method: 'POST', headers: adminHeaders(config), body: big }), 413);
+    const body = await expectProblem(await app.request(importUrl, { method: 'POST', headers: (await adminHeaders(config)), body: big }), 413);
     assert.match(body.detail ?? '', /4096 bytes/);
   });
 
   test('wrong content type → 415 naming the header', async () => {
     const body = await expectProblem(
-      await app.request(importUrl, { method: 'POST', headers: adminHeaders(config, 'text/csv'), body: 'slug,title' }),
+      await app.request(importUrl, { method: 'POST', headers: (await adminHeaders(config, 'text/csv')), body: 'slug,title' }),
       415,
     );
     assert.deepEqual(body.errors?.map((e) => [e.in, e.field]), [['header', 'content-type']]);
@@ -86,7 +87,7 @@ describe('bad input gets a clear problem+json 4xx naming the field', () => {
   test('admin routes without the admin token → 401', async () => {
     const response = await app.request(importUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
     await expectProblem(response, 401);
-    const wrong = await app.request(importUrl, { method: 'POST', headers: { ...adminHeaders(config), authorization: 'Bearer not-the-token' }, body: '[]' });
+    const wrong = await app.request(importUrl, { method: 'POST', headers: { ...(await adminHeaders(config)), authorization: 'Bearer not-the-token' }, body: '[]' });
     await expectProblem(wrong, 401);
   });
 
@@ -144,7 +145,7 @@ describe('a dependency that is down → 503 with Retry-After, and nothing accept
     try {
       const response = await createApp(down).request('http://local/v1/admin/catalog/imports', {
         method: 'POST',
-        headers: { ...adminHeaders(downConfig), 'idempotency-key': key },
+        headers: { ...(await adminHeaders(downConfig)), 'idempotency-key': key },
         body: rows,
       });
       const body = (await expectProblem(response, 503)) as Problem & { dependency: string };
@@ -162,7 +163,7 @@ describe('a dependency that is down → 503 with Retry-After, and nothing accept
     try {
       const retry = await createApp(up).request('http://local/v1/admin/catalog/imports', {
         method: 'POST',
-        headers: { ...adminHeaders(upConfig), 'idempotency-key': key },
+        headers: { ...(await adminHeaders(upConfig)), 'idempotency-key': key },
         body: rows,
       });
       assert.equal(retry.status, 202);

@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { setupTelemetry } from '../../platform/telemetry';
 import { catalogImportWorkflowId } from '../../workflows/catalog/definitions';
 import { recordHistory } from '../support/histories';
-import { adminHeaders, freePort, startApi, startWorker, testConfig, waitFor } from '../support/stack';
+import { freePort, startApi, startWorker, testConfig, waitFor } from '../support/stack';
+import { adminHeaders } from '../support/identity';
 
 const demo = JSON.parse(readFileSync(new URL('../../db/seed/demo-catalog.json', import.meta.url), 'utf8')) as {
   slug: string;
@@ -34,13 +35,13 @@ describe('catalog import, end to end over HTTP with a running worker', () => {
     await api?.stop();
   });
 
-  const post = (body: string, headers: Record<string, string> = {}, contentType = 'application/json') =>
-    fetch(`${api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: { ...adminHeaders(config, contentType), ...headers }, body });
+  const post = async (body: string, headers: Record<string, string> = {}, contentType = 'application/json') =>
+    fetch(`${api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: { ...(await adminHeaders(config, contentType)), ...headers }, body });
 
   async function untilCompleted(location: string) {
     return waitFor(
       async () => {
-        const response = await fetch(`${api.baseUrl}${location}`, { headers: adminHeaders(config) });
+        const response = await fetch(`${api.baseUrl}${location}`, { headers: (await adminHeaders(config)) });
         const view = (await response.json()) as { status: string; [key: string]: unknown };
         return view.status === 'completed' ? view : undefined;
       },

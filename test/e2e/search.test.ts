@@ -5,7 +5,8 @@ import { buildSearchDocuments } from '../../search/documents';
 import { reindexWorkflowId, reindexWorkflowType, searchIndexSyncWorkflowId, type ReindexResult } from '../../workflows/catalog/definitions';
 import { ensureSearchIndexSync } from '../../workers/search-sync';
 import { recordHistory } from '../support/histories';
-import { adminHeaders, freePort, startApi, startWorker, testConfig, waitFor, crashStage, prefixedDemoCatalog } from '../support/stack';
+import { freePort, startApi, startWorker, testConfig, waitFor, crashStage, prefixedDemoCatalog } from '../support/stack';
+import { adminHeaders } from '../support/identity';
 
 const run = Date.now().toString(36);
 
@@ -54,10 +55,10 @@ describe('search over HTTP, kept in step by the searchIndexSync workflow', () =>
     return (await response.json()) as SearchPage;
   };
   async function importRows(rows: unknown[]) {
-    const response = await fetch(`${api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: adminHeaders(config), body: JSON.stringify(rows) });
+    const response = await fetch(`${api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: (await adminHeaders(config)), body: JSON.stringify(rows) });
     assert.equal(response.status, 202);
     const location = response.headers.get('location')!;
-    await waitFor(async () => ((await (await fetch(`${api.baseUrl}${location}`, { headers: adminHeaders(config) })).json()) as { status: string }).status === 'completed', {
+    await waitFor(async () => ((await (await fetch(`${api.baseUrl}${location}`, { headers: (await adminHeaders(config)) })).json()) as { status: string }).status === 'completed', {
       what: 'import',
     });
   }
@@ -186,17 +187,17 @@ describe('search over HTTP, kept in step by the searchIndexSync workflow', () =>
     const url = `${api.baseUrl}/v1/admin/search/synonyms`;
     assert.equal((await fetch(url)).status, 401);
     assert.equal((await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"groups":[]}' })).status, 401);
-    const bad = await fetch(url, { method: 'PUT', headers: adminHeaders(config), body: JSON.stringify({ groups: [['seul']] }) });
+    const bad = await fetch(url, { method: 'PUT', headers: (await adminHeaders(config)), body: JSON.stringify({ groups: [['seul']] }) });
     assert.equal(bad.status, 422);
     assert.equal((await search('q=dirigeable')).total, 0);
-    const put = await fetch(url, { method: 'PUT', headers: adminHeaders(config), body: JSON.stringify({ groups: [['Dirigeable', 'zeppelin', 'ZEPPELIN']] }) });
+    const put = await fetch(url, { method: 'PUT', headers: (await adminHeaders(config)), body: JSON.stringify({ groups: [['Dirigeable', 'zeppelin', 'ZEPPELIN']] }) });
     assert.equal(put.status, 200);
     assert.deepEqual(((await put.json()) as { groups: string[][] }).groups, [['dirigeable', 'zeppelin']]);
     assert.deepEqual(new Set((await search('q=dirigeable')).items.map((i) => i.slug)), new Set([teapot.slug, jumper.slug]));
     assert.deepEqual((await search('q=dirigeable%20fonte')).items.map((i) => i.slug), [teapot.slug]);
-    const got = (await (await fetch(url, { headers: adminHeaders(config) })).json()) as { groups: string[][] };
+    const got = (await (await fetch(url, { headers: (await adminHeaders(config)) })).json()) as { groups: string[][] };
     assert.deepEqual(got.groups, [['dirigeable', 'zeppelin']]);
-    await fetch(url, { method: 'PUT', headers: adminHeaders(config), body: JSON.stringify({ groups: [] }) });
+    await fetch(url, { method: 'PUT', headers: (await adminHeaders(config)), body: JSON.stringify({ groups: [] }) });
   });
 
   test('a reindex swaps a new index in while searches keep returning the full result', async () => {
@@ -254,7 +255,7 @@ describe('the outbox drain with its worker killed mid-way', () => {
 
   test('loses nothing and duplicates nothing: the index matches the catalog', async () => {
     const first = await spawnWorker();
-    const response = await fetch(`${stage.api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: adminHeaders(config), body: JSON.stringify(rows) });
+    const response = await fetch(`${stage.api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: (await adminHeaders(config)), body: JSON.stringify(rows) });
     assert.equal(response.status, 202);
     const location = response.headers.get('location')!;
 
@@ -266,7 +267,7 @@ describe('the outbox drain with its worker killed mid-way', () => {
     assert.ok(atCrash.processed < rows.length, `killed mid-way (${atCrash.processed}/${rows.length} product events drained)`);
 
     await spawnWorker();
-    await waitFor(async () => ((await (await fetch(`${stage.api.baseUrl}${location}`, { headers: adminHeaders(config) })).json()) as { status: string }).status === 'completed', {
+    await waitFor(async () => ((await (await fetch(`${stage.api.baseUrl}${location}`, { headers: (await adminHeaders(config)) })).json()) as { status: string }).status === 'completed', {
       what: 'the import to finish',
       timeoutMs: 120_000,
     });

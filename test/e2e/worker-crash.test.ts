@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { adminHeaders, crashStage, prefixedDemoCatalog, testConfig, waitFor } from '../support/stack';
+import { crashStage, prefixedDemoCatalog, testConfig, waitFor } from '../support/stack';
+import { adminHeaders } from '../support/identity';
 
 // Its own slugs and SKUs, so the counts below can only come from this import.
 const rows = prefixedDemoCatalog('crash');
@@ -14,10 +15,10 @@ describe('a worker killed in the middle of an import', () => {
 
   test('is replaced by a new one that finishes the import with no duplicates', async () => {
     const first = await spawnWorker();
-    const response = await fetch(`${stage.api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: adminHeaders(config), body: JSON.stringify(rows) });
+    const response = await fetch(`${stage.api.baseUrl}/v1/admin/catalog/imports`, { method: 'POST', headers: (await adminHeaders(config)), body: JSON.stringify(rows) });
     assert.equal(response.status, 202);
     const location = response.headers.get('location')!;
-    const progress = async () => (await (await fetch(`${stage.api.baseUrl}${location}`, { headers: adminHeaders(config) })).json()) as { status: string; processedRows: number; importedRows: number; failedRows: number; totalRows: number; workflowId: string };
+    const progress = async () => (await (await fetch(`${stage.api.baseUrl}${location}`, { headers: (await adminHeaders(config)) })).json()) as { status: string; processedRows: number; importedRows: number; failedRows: number; totalRows: number; workflowId: string };
 
     // Kill it for real (no graceful shutdown) once a few batches are in.
     await waitFor(async () => (await progress()).processedRows >= 30, { what: 'the first batches', intervalMs: 20 });

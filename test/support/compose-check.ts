@@ -26,7 +26,7 @@ export const SERVICE_ADDRESS_VARS = {
 
 export const REQUIRED_APP_ENV = [...Object.keys(SERVICE_ADDRESS_VARS), 'TEMPORAL_NAMESPACE'];
 
-export const SECRET_VARS = ['ADMIN_TOKEN', 'PII_ENCRYPTION_KEY', 'WEBHOOK_SIGNING_SECRET'] as const;
+export const SECRET_VARS = ['PII_KEYS', 'PII_LOOKUP_KEY', 'WEBHOOK_SIGNING_SECRET'] as const;
 
 export interface CheckOptions {
   /** When given, the Dockerfile of every build is checked to exist (path relative to the compose file). */

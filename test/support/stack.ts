@@ -9,6 +9,7 @@ import { startApiServer } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
 import type { Telemetry } from '../../platform/telemetry';
 import { createCatalogWorker } from '../../workers/queues/catalog';
+import { createIdentityWorker } from '../../workers/queues/identity';
 import { createWorkerContext } from '../../workers/runtime';
 
 /** Run-wide settings come from the harness (database, Redis prefix, Temporal server); each file gets its own task queues. */
@@ -44,21 +45,20 @@ export async function startApi(config: Config) {
 export async function startWorker(config: Config, options: { telemetry?: Telemetry } = {}) {
   const context = await createWorkerContext(config, options);
   const bundlePath = config.WORKFLOW_BUNDLE_PATH;
-  const worker: Worker = await createCatalogWorker(context, bundlePath ? { codePath: bundlePath } : undefined);
-  const running = worker.run();
+  const bundle = bundlePath ? { codePath: bundlePath } : undefined;
+  const worker: Worker = await createCatalogWorker(context, bundle);
+  const identityWorker: Worker = await createIdentityWorker(context, bundle);
+  const running = Promise.all([worker.run(), identityWorker.run()]);
   return {
     worker,
+    identityWorker,
     context,
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const each of [worker, identityWorker]) if (each.getState() === 'RUNNING') each.shutdown();
       await running;
       await context.close();
     },
   };
-}
-
-export function adminHeaders(config: Config, contentType = 'application/json'): Record<string, string> {
-  return { authorization: `Bearer ${config.ADMIN_TOKEN}`, 'content-type': contentType };
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | false>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {

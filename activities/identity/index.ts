@@ -1,0 +1,24 @@
+import type { Config } from '../../platform/config';
+import type { Logger } from '../../platform/logger';
+import type { Database } from '../../platform/postgres';
+import type postgres from 'postgres';
+import type { Redis } from 'ioredis';
+import { createSigningKeyActivities } from './signingKeys';
+
+export interface IdentityActivityDeps {
+  config: Config;
+  db: Database;
+  sql: postgres.Sql;
+  redis: Redis;
+  logger: Logger;
+}
+
+/** Everything the identity task queue runs. */
+export function createIdentityActivities(deps: IdentityActivityDeps) {
+  return {
+    ...createSigningKeyActivities(deps),
+    // notifications: delivery from the outbox
+    // pii: key rotation
+    // gdpr: export and erasure
+  };
+}

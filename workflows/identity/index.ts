@@ -1,0 +1,4 @@
+export { signingKeyRotation } from './signingKeyRotation';
+// notifications: notificationDelivery
+// pii: piiKeyRotation
+// gdpr: gdprErasure
