@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { randomBytes } from 'node:crypto';
-import { currentSigningKey, lockSigningKeys, pruneSigningKeys, replaceCurrentKey } from '../db/identity/signing-keys';
+import { appendSigningKey, lockSigningKeys, newestSigningKey, pruneSigningKeys } from '../db/identity/signing-keys';
 import type { Config } from '../platform/config';
 import { encryptPii } from '../platform/pii';
 import type { Database } from '../platform/postgres';
@@ -17,6 +17,8 @@ export function retiredKeyVerifySeconds(config: Pick<Config, 'ACCESS_TOKEN_TTL_S
 }
 export const keyCacheSeconds = 30;
 export const clockSkewSeconds = 30;
+/** A new key is published this long before it signs: longer than any process caches the key list. */
+export const prePublishSeconds = 2 * keyCacheSeconds;
 
 async function newKey(config: Pick<Config, 'pii'>) {
   const { publicKey, privateKey } = await generateKeyPair(signingAlgorithm, { extractable: true });
@@ -39,19 +41,20 @@ export interface RotationResult {
 }
 
 /**
- * Makes a new key current. Idempotent for one rotation request: when the current key was made at or
- * after `requestedAt`, this rotation already happened (a retried activity, a second command) and
- * nothing changes.
+ * Adds the next key: published at once, signing `prePublishSeconds` later, when every process has it
+ * cached; the key it replaces verifies until its last token has expired. Idempotent for one rotation
+ * request: when the newest key was made at or after `requestedAt`, this rotation already happened (a
+ * retried activity, a second command) and nothing changes.
  */
 export async function rotateSigningKey(db: Database, config: Pick<Config, 'pii' | 'ACCESS_TOKEN_TTL_SECONDS'>, requestedAt: Date): Promise<RotationResult> {
   return db.transaction(async (tx) => {
     await lockSigningKeys(tx);
-    const current = await currentSigningKey(tx);
-    if (current && current.createdAt.getTime() >= requestedAt.getTime()) {
-      return { kid: current.kid, rotated: false, pruned: 0 };
+    const newest = await newestSigningKey(tx);
+    if (newest && newest.createdAt.getTime() >= requestedAt.getTime()) {
+      return { kid: newest.kid, rotated: false, pruned: 0 };
     }
     const next = await newKey(config);
-    await replaceCurrentKey(tx, next, retiredKeyVerifySeconds(config));
+    await appendSigningKey(tx, next, { publishSeconds: newest ? prePublishSeconds : 0, verifySeconds: retiredKeyVerifySeconds(config) });
     const pruned = await pruneSigningKeys(tx);
     return { kid: next.kid, rotated: true, pruned };
   });
@@ -59,14 +62,15 @@ export async function rotateSigningKey(db: Database, config: Pick<Config, 'pii' 
 
 /** A fresh installation has no key yet: the first process to need one makes it. */
 export async function ensureSigningKey(db: Database, config: Pick<Config, 'pii' | 'ACCESS_TOKEN_TTL_SECONDS'>): Promise<string> {
-  const existing = await currentSigningKey(db);
+  const existing = await newestSigningKey(db);
   if (existing) return existing.kid;
   return db.transaction(async (tx) => {
     await lockSigningKeys(tx);
-    const current = await currentSigningKey(tx);
-    if (current) return current.kid;
+    const newest = await newestSigningKey(tx);
+    if (newest) return newest.kid;
+    // Nobody holds a token yet, so the very first key may sign at once.
     const next = await newKey(config);
-    await replaceCurrentKey(tx, next, retiredKeyVerifySeconds(config));
+    await appendSigningKey(tx, next, { publishSeconds: 0, verifySeconds: retiredKeyVerifySeconds(config) });
     return next.kid;
   });
 }

@@ -6,7 +6,7 @@
  */
 import { decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { currentSigningKey, verifyingKeys } from '../db/identity/signing-keys';
+import { verifyingKeys } from '../db/identity/signing-keys';
 import type { Config } from '../platform/config';
 import { decryptPii } from '../platform/pii';
 import type { Database } from '../platform/postgres';
@@ -26,8 +26,10 @@ const unknownKidRefreshMs = 5_000;
 interface VerifyingKey {
   key: CryptoKey;
   jwk: JWK;
-  /** Null while the key is current. */
+  signsFrom: Date;
+  /** Null while the key is the newest. */
   verifyUntil: Date | null;
+  privateJwkEnc: string;
 }
 
 export interface SignedAccessToken {
@@ -40,7 +42,7 @@ export type PartnerClaims = { clientId: string; scopes: PartnerScope[] };
 
 export class TokenService {
   private keys = new Map<string, VerifyingKey>();
-  private signing?: { kid: string; key: CryptoKey };
+  private signingKeys = new Map<string, CryptoKey>();
   private loadedAt = 0;
   private loading?: Promise<void>;
 
@@ -111,17 +113,34 @@ export class TokenService {
   /** Drops the cached keys: the next call reads them again (after a rotation in this process). */
   forget(): void {
     this.loadedAt = 0;
-    this.signing = undefined;
   }
 
-  private async signingKey() {
+  /** The newest loaded key whose signing time has come: a key rotated in elsewhere takes over here on time, without a reload. */
+  private async signingKey(): Promise<{ kid: string; key: CryptoKey }> {
     await this.load(false);
-    if (!this.signing) {
+    let due = this.dueKey();
+    if (!due) {
       await ensureSigningKey(this.deps.db, this.deps.config);
       await this.load(true);
+      due = this.dueKey();
     }
-    if (!this.signing) throw new Error('no current signing key');
-    return this.signing;
+    if (!due) throw new Error('no signing key is due yet');
+    let key = this.signingKeys.get(due[0]);
+    if (!key) {
+      const privateJwk = JSON.parse(decryptPii(this.deps.config.pii.keyring, due[1].privateJwkEnc, piiFields.signingKeyPrivate.context(due[0]))) as JWK;
+      key = (await importJWK(privateJwk, signingAlgorithm)) as CryptoKey;
+      this.signingKeys.set(due[0], key);
+    }
+    return { kid: due[0], key };
+  }
+
+  private dueKey(): [string, VerifyingKey] | undefined {
+    const now = Date.now();
+    let best: [string, VerifyingKey] | undefined;
+    for (const entry of this.keys) {
+      if (entry[1].signsFrom.getTime() <= now && (!best || entry[1].signsFrom > best[1].signsFrom)) best = entry;
+    }
+    return best;
   }
 
   private async verifyingKey(kid: string): Promise<VerifyingKey | undefined> {
@@ -145,12 +164,13 @@ export class TokenService {
     const keys = new Map<string, VerifyingKey>();
     for (const row of rows) {
       const jwk = row.publicJwk as JWK;
-      keys.set(row.kid, { key: (await importJWK(jwk, signingAlgorithm)) as CryptoKey, jwk, verifyUntil: row.verifyUntil });
-    }
-    const current = rows.find((row) => row.retiredAt === null) ?? (await currentSigningKey(this.deps.db));
-    if (current && this.signing?.kid !== current.kid) {
-      const privateJwk = JSON.parse(decryptPii(this.deps.config.pii.keyring, current.privateJwkEnc, piiFields.signingKeyPrivate.context(current.kid))) as JWK;
-      this.signing = { kid: current.kid, key: (await importJWK(privateJwk, signingAlgorithm)) as CryptoKey };
+      keys.set(row.kid, {
+        key: (await importJWK(jwk, signingAlgorithm)) as CryptoKey,
+        jwk,
+        signsFrom: row.signsFrom,
+        verifyUntil: row.verifyUntil,
+        privateJwkEnc: row.privateJwkEnc,
+      });
     }
     this.keys = keys;
     this.loadedAt = Date.now();

@@ -29,7 +29,7 @@ export async function lockRefreshToken(tx: Executor, tokenHash: string) {
     .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
     .innerJoin(accounts, eq(accounts.id, sessions.accountId))
     .where(eq(refreshTokens.tokenHash, tokenHash))
-    .for('update', { of: [refreshTokens, sessions] });
+    .for('update');
   return row;
 }
 

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/postgres';
 import { signingKeys } from '../schema/identity';
 
@@ -12,18 +12,34 @@ export async function verifyingKeys(db: Executor): Promise<SigningKeyRow[]> {
     .where(or(isNull(signingKeys.verifyUntil), gt(signingKeys.verifyUntil, sql`now()`)));
 }
 
-export async function currentSigningKey(db: Executor): Promise<SigningKeyRow | undefined> {
+/** The newest key, which signs from its `signsFrom` on (possibly still in the future, right after a rotation). */
+export async function newestSigningKey(db: Executor): Promise<SigningKeyRow | undefined> {
   const [row] = await db.select().from(signingKeys).where(isNull(signingKeys.retiredAt));
   return row;
 }
 
-/** Retires the current key (it keeps verifying for `verifySeconds`) and makes `next` current, atomically. */
-export async function replaceCurrentKey(db: Executor, next: typeof signingKeys.$inferInsert, verifySeconds: number): Promise<void> {
+/** The key signing right now: the newest one whose time has come. */
+export async function currentSigningKey(db: Executor): Promise<SigningKeyRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(signingKeys)
+    .where(lte(signingKeys.signsFrom, sql`now()`))
+    .orderBy(desc(signingKeys.signsFrom))
+    .limit(1);
+  return row;
+}
+
+/**
+ * Adds `next`, signing `publishSeconds` from now, and retires the newest key at that moment: it keeps
+ * verifying `verifySeconds` beyond, for the tokens it signed last.
+ */
+export async function appendSigningKey(db: Executor, next: typeof signingKeys.$inferInsert, timing: { publishSeconds: number; verifySeconds: number }): Promise<void> {
+  const signsFrom = sql`now() + make_interval(secs => ${timing.publishSeconds})`;
   await db
     .update(signingKeys)
-    .set({ retiredAt: sql`now()`, verifyUntil: sql`now() + make_interval(secs => ${verifySeconds})` })
+    .set({ retiredAt: signsFrom, verifyUntil: sql`now() + make_interval(secs => ${timing.publishSeconds + timing.verifySeconds})` })
     .where(isNull(signingKeys.retiredAt));
-  await db.insert(signingKeys).values(next);
+  await db.insert(signingKeys).values({ ...next, signsFrom });
 }
 
 /** Forgets keys that stopped verifying more than a day ago (kept a little longer for investigations). */

@@ -109,6 +109,7 @@ CREATE TABLE "identity"."signing_keys" (
 	"public_jwk" jsonb NOT NULL,
 	"private_jwk_enc" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"signs_from" timestamp with time zone DEFAULT now() NOT NULL,
 	"retired_at" timestamp with time zone,
 	"verify_until" timestamp with time zone
 );

@@ -139,7 +139,12 @@ export const signingKeys = identity.table(
     publicJwk: jsonb('public_jwk').$type<Record<string, unknown>>().notNull(),
     privateJwkEnc: text('private_jwk_enc').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-    /** When it stopped signing; null for the current key. */
+    /**
+     * When it starts signing. A rotated-in key is published (JWKS, every process's key cache) a while
+     * before it signs, so no verifier ever meets a token under a key it has not loaded yet.
+     */
+    signsFrom: timestamp('signs_from', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** When the next key took over; null for the newest key. */
     retiredAt: timestamp('retired_at', { withTimezone: true, mode: 'date' }),
     verifyUntil: timestamp('verify_until', { withTimezone: true, mode: 'date' }),
   },

@@ -440,12 +440,13 @@ describe('admin media', () => {
 });
 
 describe('OpenAPI', () => {
-  test('admin routes are documented with the admin security scheme', async () => {
-    const doc = (await (await app.request(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { security?: unknown }>> };
+  test('admin routes are documented with the bearer scheme and the permission they need', async () => {
+    const doc = (await (await app.request(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, { security?: unknown; 'x-permission'?: string }>> };
     for (const path of ['/v1/admin/products', '/v1/admin/products/{id}', '/v1/admin/products/{id}/media', '/v1/admin/categories/{id}']) {
       assert.ok(doc.paths[path], path);
     }
-    assert.deepEqual(doc.paths['/v1/admin/products/{id}']!.patch!.security, [{ adminToken: [] }]);
+    assert.deepEqual(doc.paths['/v1/admin/products/{id}']!.patch!.security, [{ bearerAuth: [] }]);
+    assert.equal(doc.paths['/v1/admin/products/{id}']!.patch!['x-permission'], 'catalog:write');
     assert.ok(doc.paths['/media/{productId}/{file}']);
   });
 });
