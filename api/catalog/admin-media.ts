@@ -101,6 +101,7 @@ const serveMedia = createRoute({
   method: 'get',
   path: '/media/{productId}/{file}',
   tags: ['catalog'],
+  ...access('public'),
   summary: 'A product image',
   description:
     'Keys are content-addressed, so the answer never changes: cached for a year as immutable, and `If-None-Match` answers 304. With S3 storage and S3_PUBLIC_URL, a 302 to the object instead.',
