@@ -20,7 +20,10 @@ import type { AppDeps, AppEnv } from './deps';
 import { relatedRoutes } from './catalog/related';
 import { healthRoutes } from './health';
 import { authenticate } from './auth';
+import { byClientIp, rateLimit } from './rate-limit';
+import { rateLimitRules } from '../platform/rate-limit';
 import { identityRoutes } from './identity/index';
+import { oauthTokenContentTypes, oauthTokenPath } from './identity/partners';
 import { routeOf } from './route';
 import { createHttpMetrics } from './metrics';
 import { fieldPath, HttpProblem, problem, problems, type FieldError } from './problem';
@@ -46,7 +49,9 @@ function requireContentType(overrides: Record<string, string[]>): MiddlewareHand
     // By exact path, or by route pattern for paths with parameters (`/v1/admin/products/:id/media`).
     const accepted = overrides[c.req.path] ?? overrides[routeOf(c)] ?? ['application/json'];
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!accepted.includes(type)) {
+    // No body at all (a bare `POST /v1/auth/logout`) has no type to check; a route that needs a body says so itself.
+    const bodyless = type === '' && !c.req.header('transfer-encoding') && (c.req.header('content-length') ?? '0') === '0';
+    if (!bodyless && !accepted.includes(type)) {
       return problem(c, {
         status: 415,
         slug: 'unsupported-media-type',
@@ -141,8 +146,12 @@ export function createApp(deps: AppDeps) {
   // (headers copied, an AbortSignal wired): a fifth of the cost of a cached product page.
   app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
 
-  app.use('/v1/*', authenticate());
-  app.use('/v1/*', requireContentType({ [catalogImportsPath]: importContentTypes, ...adminCatalogContentTypes }));
+  app.use('/v1/*', authenticate({ clientAuthPaths: [oauthTokenPath] }));
+  if (deps.config.RATE_LIMIT_API_PER_MINUTE > 0) {
+    const rule = { ...rateLimitRules.api.ip, limit: deps.config.RATE_LIMIT_API_PER_MINUTE };
+    app.use('/v1/*', rateLimit(rule, byClientIp({ trustProxy: deps.config.TRUST_PROXY })));
+  }
+  app.use('/v1/*', requireContentType({ [catalogImportsPath]: importContentTypes, ...adminCatalogContentTypes, [oauthTokenPath]: oauthTokenContentTypes }));
 
   healthRoutes(app, metrics.registry);
   productRoutes(app);

@@ -32,10 +32,13 @@ const forbidden = (detail: string): ProblemInit => ({ status: 403, slug: 'forbid
  * Reads `Authorization: Bearer …` when present. A token that does not verify, or whose session was
  * revoked, is refused on any route (RFC 6750 `invalid_token`) rather than silently treated as anonymous.
  */
-export function authenticate(): MiddlewareHandler<AppEnv> {
+export function authenticate(options: { clientAuthPaths?: readonly string[] } = {}): MiddlewareHandler<AppEnv> {
+  const clientAuthPaths = new Set(options.clientAuthPaths ?? []);
   return async (c, next) => {
     const header = c.req.header('authorization');
     if (header === undefined) return next();
+    // On the OAuth token endpoint, HTTP Basic carries a partner client's own credentials (RFC 6749 §2.3.1): the route checks them.
+    if (clientAuthPaths.has(c.req.path) && /^Basic /i.test(header)) return next();
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
     if (!match) return problem(c, unauthorized('The Authorization header must be "Bearer <access token>"', 'invalid_token'));
     const { tokens, db } = c.get('deps');
@@ -137,13 +140,13 @@ export async function recordAudit(
 function isStaffAction(principal: Principal | undefined, permission: Permission, c: Context<AppEnv>): boolean {
   if (permission === 'public' || permission === 'account:self') return false;
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return false;
-  return principal?.kind === 'account' && c.res.status < 400;
+  return principal !== undefined && c.res.status < 400;
 }
 
-/** Every successful staff write is in the audit log, whether or not its route records a finer-grained event too. */
+/** Every successful staff or partner write is in the audit log, whether or not its route records a finer-grained event too. */
 async function auditStaffAction(c: Context<AppEnv>, permission: Permission): Promise<void> {
   await recordAudit(c, {
-    action: 'staff.action',
+    action: c.get('principal')?.kind === 'partner' ? 'partner.action' : 'staff.action',
     targetType: 'route',
     targetId: `${c.req.method} ${routeOf(c)}`,
     details: { permission, path: c.req.path, status: c.res.status },

@@ -52,6 +52,8 @@ const envSchema = z.object({
   /** Key of the email lookup hash (at least 32 bytes, base64); it cannot be rotated without rehashing every account. */
   PII_LOOKUP_KEY: z.string().min(43).optional(),
   WEBHOOK_SIGNING_SECRET: z.string().min(32).optional(),
+  /** Requests per client address per minute across /v1 (stricter limits on sign-in routes apply too); 0 turns this one off. */
+  RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   /** Behind one reverse proxy that appends the client address to X-Forwarded-For; off, the header is ignored. */
   TRUST_PROXY: z.stringbool().default(false),
   /** `iss` of the access tokens this platform signs; defaults to PUBLIC_URL, or `comptoir`. */

@@ -5,6 +5,7 @@ import { createWorkerContext, type WorkerContext } from './runtime';
 import { ensureSearchIndexSync } from './search-sync';
 import { createIdentityWorker } from './queues/identity';
 import { ensureSigningKeyRotationSchedule } from './identity-schedules';
+import { ensureNotificationDelivery } from './notification-delivery';
 
 export type WorkerName = 'catalog' | 'identity';
 
@@ -25,7 +26,10 @@ export async function runWorkers(names: WorkerName[]): Promise<void> {
   const bundle = config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined;
   const workers = await Promise.all(names.map((name) => factories[name](context, bundle)));
   if (names.includes('catalog')) await ensureSearchIndexSync(context);
-  if (names.includes('identity')) await ensureSigningKeyRotationSchedule(context);
+  if (names.includes('identity')) {
+    await ensureSigningKeyRotationSchedule(context);
+    await ensureNotificationDelivery(context);
+  }
   const stop = (signal: string) => {
     context.logger.info({ signal }, 'worker shutting down');
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -4,6 +4,9 @@ import type { Database } from '../../platform/postgres';
 import type postgres from 'postgres';
 import type { Redis } from 'ioredis';
 import { createSigningKeyActivities } from './signingKeys';
+import { createPiiRotationActivities } from './piiRotation';
+import { createGdprActivities } from './gdpr';
+import { createNotificationActivities } from './notifications';
 
 export interface IdentityActivityDeps {
   config: Config;
@@ -17,8 +20,8 @@ export interface IdentityActivityDeps {
 export function createIdentityActivities(deps: IdentityActivityDeps) {
   return {
     ...createSigningKeyActivities(deps),
-    // notifications: delivery from the outbox
-    // pii: key rotation
-    // gdpr: export and erasure
+    ...createNotificationActivities(deps),
+    ...createPiiRotationActivities(deps), // pii: key rotation
+    ...createGdprActivities(deps), // gdpr: export and erasure
   };
 }

@@ -207,7 +207,12 @@ export const addresses = identity.table(
     isDefaultBilling: boolean('is_default_billing').notNull().default(false),
     ...timestamps,
   },
-  (t) => [index('addresses_account_idx').on(t.accountId)],
+  (t) => [
+    index('addresses_account_idx').on(t.accountId),
+    // One default of each kind per person, as a rule of the database and not only of the code that sets it.
+    uniqueIndex('addresses_one_default_shipping').on(t.accountId).where(sql`${t.isDefaultShipping}`),
+    uniqueIndex('addresses_one_default_billing').on(t.accountId).where(sql`${t.isDefaultBilling}`),
+  ],
 );
 
 export const consentChannels = ['email', 'sms', 'push'] as const;

@@ -20,6 +20,8 @@ export function testConfig(name: string, overrides: Record<string, string> = {})
     API_PORT: '0',
     API_HOST: '127.0.0.1',
     TASK_QUEUE_PREFIX: `${name}-${process.pid}-`,
+    // Every test talks from 127.0.0.1 through one Redis prefix: the general limit is tested on its own (rate-limits.test.ts).
+    RATE_LIMIT_API_PER_MINUTE: '0',
     ...overrides,
   });
 }

@@ -1,4 +1,4 @@
 export { signingKeyRotation } from './signingKeyRotation';
-// notifications: notificationDelivery
-// pii: piiKeyRotation
-// gdpr: gdprErasure
+export { notificationDelivery } from './notificationDelivery';
+export { piiKeyRotation } from './piiKeyRotation'; // pii
+export { gdprErasure } from './gdprErasure'; // gdpr

@@ -1,0 +1,2 @@
+CREATE UNIQUE INDEX "addresses_one_default_shipping" ON "identity"."addresses" USING btree ("account_id") WHERE "identity"."addresses"."is_default_shipping";--> statement-breakpoint
+CREATE UNIQUE INDEX "addresses_one_default_billing" ON "identity"."addresses" USING btree ("account_id") WHERE "identity"."addresses"."is_default_billing";
