@@ -16,6 +16,7 @@ import { decryptPii } from '../../platform/pii';
 import { signingKeyRotationScheduleId } from '../../workflows/identity/definitions';
 import { ensureSigningKeyRotationSchedule } from '../../workers/identity-schedules';
 import { signedInAs } from '../support/identity';
+import { recordHistory } from '../support/histories';
 import { startWorker, testConfig, waitFor } from '../support/stack';
 
 const config = testConfig('tokens');
@@ -202,6 +203,7 @@ describe('signing key rotation', () => {
     const result = await deps.temporal.client.workflow.getHandle(started.workflowId).result();
     assert.equal(result.rotated, true);
     assert.notEqual(result.kid, oldKid);
+    await recordHistory(deps.temporal.client, started.workflowId, 'signingKeyRotation');
 
     // Straight after the rotation the new key is published but not yet signing: every process must have it first.
     let fresh = freshApp();
