@@ -379,7 +379,7 @@ async function main(): Promise<number> {
   log(`bare Hono ready at ${bareUrl}`);
 
   const importStarted = Date.now();
-  const imported = await importDemoCatalog(apiUrl, await devLoaderToken(base));
+  const imported = await importDemoCatalog(apiUrl, await devLoaderToken(loadConfig(stackEnv)));
   log(
     `demo catalog imported in ${((Date.now() - importStarted) / 1000).toFixed(1)} s: ` +
       `${imported.importedRows}/${imported.totalRows} rows imported, ${imported.failedRows} failed`,

@@ -2,3 +2,6 @@ export * from './catalog';
 export * from './inventory';
 export * from './identity';
 export * from './notifications';
+export * from './orders';
+export * from './payments';
+export * from './ops';
