@@ -23,6 +23,7 @@ import { authenticate } from './auth';
 import { byClientIp, rateLimit } from './rate-limit';
 import { rateLimitRules } from '../platform/rate-limit';
 import { identityRoutes } from './identity/index';
+import { orderRoutes } from './orders/index';
 import { oauthTokenContentTypes, oauthTokenPath } from './identity/partners';
 import { routeOf } from './route';
 import { createHttpMetrics } from './metrics';
@@ -161,6 +162,7 @@ export function createApp(deps: AppDeps) {
   adminCatalogRoutes(app);
   relatedRoutes(app);
   identityRoutes(app);
+  orderRoutes(app);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -277,10 +277,10 @@ function buildListing(db: Database, shape: ListingShape) {
   // and a GIN (jsonb_path_ops) index on attributes can answer it.
   if (shape.attributes) conditions.push(sql`${products.attributes} @@ ${sql.placeholder('attributes')}::jsonpath`);
   if (shape.inStock) {
-    // on_hand is never negative (a check constraint), so "the sum is positive" is "one location has some".
+    // Available units per location are never counted below zero, so "the sum is positive" is "one location has some unreserved".
     conditions.push(sql`EXISTS (
       SELECT 1 FROM ${variants} v JOIN ${stockLevels} s ON s.sku = v.sku
-      WHERE v.product_id = ${outerProductId} AND s.on_hand > 0)`);
+      WHERE v.product_id = ${outerProductId} AND s.on_hand > s.reserved)`);
   }
   if (shape.after) {
     const cursor = sql`(${sql.placeholder('afterKey')}::${sort.cast}, ${sql.placeholder('afterId')}::uuid)`;
@@ -424,4 +424,47 @@ export async function listCategoriesWithCounts(db: Executor): Promise<CategoryRo
 export async function pricesOfVariants(db: Executor, variantIds: string[]) {
   if (variantIds.length === 0) return [];
   return db.select().from(prices).where(inArray(prices.variantId, variantIds)).orderBy(asc(prices.currency));
+}
+
+/** What another domain (carts, checkout) may know of a SKU: is it for sale, under which title, at which price in `currency`. */
+export interface VariantForSale {
+  sku: string;
+  /** `Product — Variant` as the shopper sees it on an order. */
+  title: string;
+  slug: string;
+  published: boolean;
+  /** Null when the variant has no price in the requested currency. */
+  amount: number | null;
+  weightGrams: number | null;
+}
+
+export async function variantsForSale(db: Executor, skus: string[], currency: string): Promise<Map<string, VariantForSale>> {
+  if (skus.length === 0) return new Map();
+  const rows = await db
+    .select({
+      sku: variants.sku,
+      variantTitle: variants.title,
+      productTitle: products.title,
+      slug: products.slug,
+      status: products.status,
+      amount: prices.amount,
+      weightGrams: variants.weightGrams,
+    })
+    .from(variants)
+    .innerJoin(products, eq(products.id, variants.productId))
+    .leftJoin(prices, and(eq(prices.variantId, variants.id), eq(prices.currency, currency)))
+    .where(inArray(variants.sku, skus));
+  return new Map(
+    rows.map((row) => [
+      row.sku,
+      {
+        sku: row.sku,
+        title: row.variantTitle && row.variantTitle !== row.productTitle ? `${row.productTitle} — ${row.variantTitle}` : row.productTitle,
+        slug: row.slug,
+        published: row.status === 'published',
+        amount: row.amount ?? null,
+        weightGrams: row.weightGrams ?? null,
+      },
+    ]),
+  );
 }

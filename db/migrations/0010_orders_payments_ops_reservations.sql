@@ -2,7 +2,8 @@ CREATE SCHEMA "orders";
 --> statement-breakpoint
 CREATE SCHEMA "payments";
 --> statement-breakpoint
-CREATE SCHEMA "ops";
+-- The migrator keeps its own table in "ops", so the schema may already be there.
+CREATE SCHEMA IF NOT EXISTS "ops";
 --> statement-breakpoint
 CREATE TABLE "inventory"."reservations" (
 	"order_id" uuid NOT NULL,
