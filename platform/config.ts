@@ -52,6 +52,10 @@ const envSchema = z.object({
   /** Key of the email lookup hash (at least 32 bytes, base64); it cannot be rotated without rehashing every account. */
   PII_LOOKUP_KEY: z.string().min(43).optional(),
   WEBHOOK_SIGNING_SECRET: z.string().min(32).optional(),
+  /** The payment provider's API (the sandbox started by `npm start` and the tests, or a real provider's adapter). */
+  PAYMENT_PROVIDER_URL: z.url().default('http://127.0.0.1:4010'),
+  PAYMENT_PROVIDER_API_KEY: z.string().min(1).default('sk_test_sandbox'),
+  PAYMENT_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** Requests per client address per minute across /v1 (stricter limits on sign-in routes apply too); 0 turns this one off. */
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   /** Behind one reverse proxy that appends the client address to X-Forwarded-For; off, the header is ignored. */
@@ -75,7 +79,7 @@ const envSchema = z.object({
 
 export type Config = Omit<z.infer<typeof envSchema>, SecretName | 'JWT_ISSUER'> & Record<SecretName, string> & {
   JWT_ISSUER: string;
-  taskQueues: { catalog: string; identity: string };
+  taskQueues: { catalog: string; identity: string; orders: string; payments: string };
   /** PII_KEYS and PII_LOOKUP_KEY, parsed once. */
   pii: { keyring: PiiKeyring; lookupKey: Buffer };
 };
@@ -138,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...(resolved as Omit<Config, 'taskQueues' | 'pii' | 'JWT_ISSUER'>),
     JWT_ISSUER: values.JWT_ISSUER ?? values.PUBLIC_URL ?? 'comptoir',
-    taskQueues: { catalog: `${prefix}catalog`, identity: `${prefix}identity` },
+    taskQueues: { catalog: `${prefix}catalog`, identity: `${prefix}identity`, orders: `${prefix}orders`, payments: `${prefix}payments` },
     pii: parsePiiSecrets(resolved.PII_KEYS as string, resolved.PII_LOOKUP_KEY as string),
   };
 }
