@@ -19,6 +19,10 @@ export const permissions = [
   'staff:manage',
   'partners:manage',
   'keys:rotate',
+  /** Read any customer's orders (support answering a customer, ops following the flow). */
+  'orders:read',
+  /** Act on any order: fraud decisions, cancellations on a customer's behalf. */
+  'orders:manage',
   'pii:rotate',
   'webhooks:payments',
   'webhooks:shipments',
@@ -32,10 +36,22 @@ const customer: Permission[] = ['public', 'account:self'];
 
 export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
   customer: new Set(customer),
-  support: new Set([...customer]),
+  support: new Set([...customer, 'orders:read']),
   catalog_manager: new Set([...customer, 'catalog:write', 'catalog:import', 'search:manage']),
-  ops: new Set([...customer]),
-  admin: new Set([...customer, 'catalog:write', 'catalog:import', 'search:manage', 'audit:read', 'staff:manage', 'partners:manage', 'keys:rotate', 'pii:rotate']),
+  ops: new Set([...customer, 'orders:read', 'orders:manage']),
+  admin: new Set([
+    ...customer,
+    'catalog:write',
+    'catalog:import',
+    'search:manage',
+    'audit:read',
+    'staff:manage',
+    'partners:manage',
+    'keys:rotate',
+    'pii:rotate',
+    'orders:read',
+    'orders:manage',
+  ]),
 };
 
 /** Scopes a partner client can be granted: only machine-facing permissions. */

@@ -28,6 +28,7 @@ export const piiFields = {
   addressDetails: field('identity.addresses', 'details_enc'),
   totpSecret: field('identity.totp_factors', 'secret_enc', 'account_id'),
   signingKeyPrivate: field('identity.signing_keys', 'private_jwk_enc', 'kid'),
+  orderShippingAddress: field('orders.orders', 'shipping_address_enc'),
   notificationRecipient: field('notifications.outbox', 'recipient_enc'),
   notificationPayload: field('notifications.outbox', 'payload_enc'),
 } as const satisfies Record<string, PiiField>;

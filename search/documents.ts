@@ -58,8 +58,9 @@ async function documentsWhere(sql: postgres.Sql, where: postgres.PendingQuery<po
         WHERE v.product_id = p.id
         GROUP BY pr.currency) m
     ) pr ON true
+    -- In stock: some location holds units not reserved for an order.
     LEFT JOIN LATERAL (
-      SELECT coalesce(sum(s.on_hand), 0) > 0 AS in_stock
+      SELECT coalesce(sum(greatest(s.on_hand - s.reserved, 0)), 0) > 0 AS in_stock
       FROM catalog.variants v JOIN inventory.stock_levels s ON s.sku = v.sku
       WHERE v.product_id = p.id
     ) stock ON true

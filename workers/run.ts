@@ -3,15 +3,18 @@ import { loadConfig } from '../platform/config';
 import { createCatalogWorker } from './queues/catalog';
 import { createWorkerContext, type WorkerContext } from './runtime';
 import { ensureSearchIndexSync } from './search-sync';
+import { ensureReservationSweepSchedule } from './inventory-schedules';
 import { createIdentityWorker } from './queues/identity';
+import { createOrdersWorker } from './queues/orders';
 import { ensureSigningKeyRotationSchedule } from './identity-schedules';
 import { ensureNotificationDelivery } from './notification-delivery';
 
-export type WorkerName = 'catalog' | 'identity';
+export type WorkerName = 'catalog' | 'identity' | 'orders';
 
 const factories: Record<WorkerName, (context: WorkerContext, bundle?: WorkflowBundleOption) => Promise<Worker>> = {
   catalog: createCatalogWorker,
   identity: createIdentityWorker,
+  orders: createOrdersWorker,
 };
 
 export const allWorkers = Object.keys(factories) as WorkerName[];
@@ -25,7 +28,10 @@ export async function runWorkers(names: WorkerName[]): Promise<void> {
   const context = await createWorkerContext(config);
   const bundle = config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined;
   const workers = await Promise.all(names.map((name) => factories[name](context, bundle)));
-  if (names.includes('catalog')) await ensureSearchIndexSync(context);
+  if (names.includes('catalog')) {
+    await ensureSearchIndexSync(context);
+    await ensureReservationSweepSchedule(context);
+  }
   if (names.includes('identity')) {
     await ensureSigningKeyRotationSchedule(context);
     await ensureNotificationDelivery(context);

@@ -1,3 +1,5 @@
 // The worker bundles this file: every workflow type of every domain is exported from here.
 export * from './catalog/index';
 export * from './identity/index';
+export * from './inventory/index';
+export * from './orders/index';

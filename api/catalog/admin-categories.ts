@@ -14,6 +14,7 @@ import {
 } from '../../db/catalog-admin';
 import type { Executor } from '../../platform/postgres';
 import { access } from '../auth';
+import { accessIdempotent } from '../idempotency';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
 import { AdminProblemResponses } from '../schemas';
@@ -67,7 +68,7 @@ const categoryResponse = (description: string) => ({
 
 const createCategory = createRoute({
   ...guarded,
-  ...access('catalog:write'),
+  ...accessIdempotent('catalog:write', { required: false }),
   method: 'post',
   path: adminCategoriesPath,
   summary: 'Create a category, at the top or under a parent',

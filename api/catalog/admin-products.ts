@@ -23,6 +23,7 @@ import {
 import { mediaStoreFor } from '../../media/store';
 import type { Database, Executor } from '../../platform/postgres';
 import { access } from '../auth';
+import { accessIdempotent } from '../idempotency';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
 import { AdminProblemResponses } from '../schemas';
@@ -264,7 +265,7 @@ export function answer<S extends 200 | 201 = 200>(c: Context<AppEnv>, result: { 
 
 const createProduct = createRoute({
   ...guarded,
-  ...access('catalog:write'),
+  ...accessIdempotent('catalog:write', { required: false }),
   method: 'post',
   path: adminProductsPath,
   summary: 'Create a product (a draft unless `status` says otherwise)',

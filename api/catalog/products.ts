@@ -41,7 +41,7 @@ const Variant = z
     options: z.record(z.string(), z.string()),
     weightGrams: z.number().int().nullable(),
     prices: z.array(Money.extend({ compareAtAmount: z.number().int().nullable() })),
-    available: z.number().int().openapi({ description: 'Units in stock over all locations: a hint, not a reservation' }),
+    available: z.number().int().openapi({ description: 'Units on hand and not reserved for orders, over all locations: a hint, not a reservation' }),
   })
   .openapi('Variant');
 

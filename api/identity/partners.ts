@@ -22,6 +22,7 @@ import {
 import { partnerScopes } from '../../identity/permissions';
 import { fieldPath, HttpProblem, problems, type FieldError, type ProblemInit } from '../problem';
 import { access, recordAudit } from '../auth';
+import { accessIdempotent } from '../idempotency';
 import type { AppEnv } from '../deps';
 import { byClientIp, rateLimit } from '../rate-limit';
 import { AdminProblemResponses, pageQuery, Problem } from '../schemas';
@@ -117,7 +118,7 @@ const createPartnerRoute = createRoute({
   path: '/v1/admin/partners',
   tags: ['admin', 'partners'],
   summary: 'Create a partner client; the answer holds its secret, shown this once',
-  ...access('partners:manage'),
+  ...accessIdempotent('partners:manage', { required: false }),
   request: { body: { required: true, content: { 'application/json': { schema: NewPartner } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: PartnerClientWithSecret } } },

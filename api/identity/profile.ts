@@ -4,6 +4,7 @@ import { AddressBookFull, createAddress, deleteAddress, isCountryCode, listAddre
 import { consentChannels, consentHistory, currentConsents, setConsent, type ConsentState } from '../../identity/consents';
 import { AccountGone, e164Pattern, isCurrencyCode, isLanguageTag, languagePattern, nameMaxLength, readProfile, updateProfile, type Profile } from '../../identity/profile';
 import { access, accountOf } from '../auth';
+import { accessIdempotent } from '../idempotency';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
 import { pageQuery, SignedInProblemResponses } from '../schemas';
@@ -164,7 +165,7 @@ const createAddressRoute = createRoute({
   path: '/v1/me/addresses',
   tags: ['identity'],
   summary: 'Add an address',
-  ...access('account:self'),
+  ...accessIdempotent('account:self', { required: false }),
   request: { body: { required: true, ...json(NewAddress) } },
   responses: {
     201: { description: 'Created; Location names it', ...json(AddressView) },

@@ -3,6 +3,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { roles } from '../../identity/permissions';
 import { changeRole, provisionStaff, staffAccountView, StaffError } from '../../identity/staff';
 import { access, accountOf, recordAudit } from '../auth';
+import { accessIdempotent } from '../idempotency';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems, type ProblemInit } from '../problem';
 import { AdminProblemResponses, Problem } from '../schemas';
@@ -40,7 +41,7 @@ const createStaffRoute = createRoute({
   path: '/v1/admin/staff',
   tags: ['admin', 'identity'],
   summary: 'Create a staff account (no password: the person signs in through the staff identity provider, or resets a password)',
-  ...access('staff:manage'),
+  ...accessIdempotent('staff:manage', { required: false }),
   request: { body: { required: true, content: { 'application/json': { schema: NewStaff } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: AccountView } } },

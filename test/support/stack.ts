@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../platform/config';
 import type { Telemetry } from '../../platform/telemetry';
 import { createCatalogWorker } from '../../workers/queues/catalog';
 import { createIdentityWorker } from '../../workers/queues/identity';
+import { createOrdersWorker } from '../../workers/queues/orders';
 import { createWorkerContext } from '../../workers/runtime';
 
 /** Run-wide settings come from the harness (database, Redis prefix, Temporal server); each file gets its own task queues. */
@@ -50,13 +51,16 @@ export async function startWorker(config: Config, options: { telemetry?: Telemet
   const bundle = bundlePath ? { codePath: bundlePath } : undefined;
   const worker: Worker = await createCatalogWorker(context, bundle);
   const identityWorker: Worker = await createIdentityWorker(context, bundle);
-  const running = Promise.all([worker.run(), identityWorker.run()]);
+  const ordersWorker: Worker = await createOrdersWorker(context, bundle);
+  const all = [worker, identityWorker, ordersWorker];
+  const running = Promise.all(all.map((each) => each.run()));
   return {
     worker,
     identityWorker,
+    ordersWorker,
     context,
     async stop() {
-      for (const each of [worker, identityWorker]) if (each.getState() === 'RUNNING') each.shutdown();
+      for (const each of all) if (each.getState() === 'RUNNING') each.shutdown();
       await running;
       await context.close();
     },

@@ -1,0 +1,107 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { cartById, linesOf } from '../../db/carts';
+import { variantsForSale } from '../../db/catalog';
+import { availableBySku } from '../../db/inventory';
+import { insertOrder, markCartCheckedOut, reopenCheckedOutCart, setOrderStatus } from '../../db/orders';
+import type { OrderStatus } from '../../db/schema/orders';
+import { piiFields } from '../../identity/pii-fields';
+import { priceCart, type PricedCart } from '../../orders/pricing';
+import type { ShippingMethod } from '../../orders/shipping';
+import type { Config } from '../../platform/config';
+import type { Logger } from '../../platform/logger';
+import { encryptPii } from '../../platform/pii';
+import type { Database } from '../../platform/postgres';
+import type { ShippingAddress } from '../../workflows/orders/definitions';
+
+export interface CheckoutActivityDeps {
+  db: Database;
+  config: Config;
+  logger: Logger;
+}
+
+export function createCheckoutActivities({ db, config, logger }: CheckoutActivityDeps) {
+  return {
+    /**
+     * The one pricing step of a checkout: the cart's lines at the catalog's current prices, shipping and
+     * VAT for the destination. Refuses (non-retryable) a cart that cannot be bought as it is.
+     */
+    async priceCheckout(input: { cartId: string; accountId: string; shippingMethod: ShippingMethod; shippingCountry: string }): Promise<PricedCart> {
+      const cart = await cartById(db, input.cartId);
+      if (!cart || cart.accountId !== input.accountId) throw ApplicationFailure.nonRetryable('no such cart', 'CartNotFound');
+      if (cart.status !== 'open' && cart.status !== 'checked_out') throw ApplicationFailure.nonRetryable(`the cart is ${cart.status}`, 'CartClosed');
+      const lines = await linesOf(db, cart.id);
+      const skus = lines.map((line) => line.sku);
+      const [variants, availability] = await Promise.all([variantsForSale(db, skus, cart.currency), availableBySku(db, skus)]);
+      const priced = priceCart({ currency: cart.currency, lines, variants, availability, shipping: { method: input.shippingMethod, country: input.shippingCountry } });
+      if (!priced.purchasable) {
+        const problems = priced.lines.filter((line) => line.problem).map((line) => ({ sku: line.sku, problem: line.problem }));
+        throw ApplicationFailure.create({
+          message: lines.length === 0 ? 'the cart is empty' : 'the cart cannot be bought as it is',
+          type: 'CartNotPurchasable',
+          details: [problems],
+          nonRetryable: true,
+        });
+      }
+      return priced;
+    },
+
+    /** Creates the order from the priced cart, once (a retry finds it and changes nothing), and closes the cart. */
+    async createOrder(input: {
+      orderId: string;
+      cartId: string;
+      accountId: string;
+      priced: PricedCart;
+      shippingAddress: ShippingAddress;
+      shippingMethod: ShippingMethod;
+      workflowId: string;
+    }): Promise<{ created: boolean }> {
+      const { priced } = input;
+      const created = await db.transaction(async (tx) => {
+        const inserted = await insertOrder(
+          tx,
+          {
+            id: input.orderId,
+            cartId: input.cartId,
+            accountId: input.accountId,
+            status: 'PENDING',
+            currency: priced.currency,
+            subtotalAmount: priced.subtotalAmount,
+            shippingAmount: priced.shippingAmount,
+            discountAmount: priced.discountAmount,
+            taxAmount: priced.taxAmount,
+            totalAmount: priced.totalAmount,
+            shippingMethod: input.shippingMethod,
+            shippingCountry: input.shippingAddress.country,
+            shippingAddressEnc: encryptPii(config.pii.keyring, JSON.stringify(input.shippingAddress), piiFields.orderShippingAddress.context(input.orderId)),
+            workflowId: input.workflowId,
+          },
+          priced.lines.map((line) => ({ sku: line.sku, title: line.title, quantity: line.quantity, unitAmount: line.unitAmount, lineAmount: line.lineAmount, taxAmount: line.taxAmount })),
+        );
+        if (inserted) await markCartCheckedOut(tx, input.cartId);
+        return inserted;
+      });
+      if (created) logger.info({ orderId: input.orderId, total: priced.totalAmount, currency: priced.currency }, 'order created');
+      return { created };
+    },
+
+    async recordOrderStatus(input: { orderId: string; status: OrderStatus; reason?: string }): Promise<{ changed: boolean }> {
+      return { changed: await setOrderStatus(db, input.orderId, input.status, input.reason ?? null) };
+    },
+
+    async reopenCart(input: { cartId: string; orderId: string }): Promise<void> {
+      await reopenCheckedOutCart(db, input.cartId);
+      logger.info({ cartId: input.cartId, orderId: input.orderId }, 'cart reopened after a failed checkout');
+    },
+
+    /** Until fulfilment has its own workflow (issue 7), the hand-over is a recorded fact on the order. */
+    async handOverToFulfilment(input: { orderId: string }): Promise<void> {
+      logger.info({ orderId: input.orderId }, 'order handed over to fulfilment');
+    },
+
+    async notifyOrderConfirmed(input: { orderId: string }): Promise<void> {
+      logger.info({ orderId: input.orderId }, 'order confirmation queued');
+    },
+  };
+}
+
+export type CheckoutActivities = ReturnType<typeof createCheckoutActivities>;

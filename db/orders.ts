@@ -1,0 +1,70 @@
+import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
+import type { Executor } from '../platform/postgres';
+import { carts, orderLines, orderRecords, orderStatusHistory, type OrderStatus } from './schema/orders';
+
+export type OrderRow = typeof orderRecords.$inferSelect;
+
+/** Inserts the order, its lines and its first status once: a retried activity finds the order there and changes nothing. */
+export async function insertOrder(
+  tx: Executor,
+  order: typeof orderRecords.$inferInsert,
+  lines: Omit<typeof orderLines.$inferInsert, 'orderId'>[],
+): Promise<boolean> {
+  const inserted = await tx.insert(orderRecords).values(order).onConflictDoNothing().returning({ id: orderRecords.id });
+  if (inserted.length === 0) return false;
+  await tx.insert(orderLines).values(lines.map((line) => ({ ...line, orderId: order.id })));
+  await tx.insert(orderStatusHistory).values({ orderId: order.id, status: order.status, reason: order.statusReason ?? null });
+  return true;
+}
+
+/** Moves the order to `status` and appends it to the history, unless it is already there (retries change nothing). */
+export async function setOrderStatus(tx: Executor, orderId: string, status: OrderStatus, reason: string | null): Promise<boolean> {
+  const changed = await tx
+    .update(orderRecords)
+    .set({ status, statusReason: reason, updatedAt: sql`now()` })
+    .where(and(eq(orderRecords.id, orderId), or(ne(orderRecords.status, status), sql`${orderRecords.statusReason} IS DISTINCT FROM ${reason}`)))
+    .returning({ id: orderRecords.id });
+  if (changed.length === 0) return false;
+  await tx.insert(orderStatusHistory).values({ orderId, status, reason });
+  return true;
+}
+
+export async function orderById(db: Executor, orderId: string): Promise<OrderRow | undefined> {
+  const [row] = await db.select().from(orderRecords).where(eq(orderRecords.id, orderId));
+  return row;
+}
+
+export async function orderLinesOf(db: Executor, orderId: string) {
+  return db.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(orderLines.sku);
+}
+
+export async function statusHistoryOf(db: Executor, orderId: string) {
+  return db.select().from(orderStatusHistory).where(eq(orderStatusHistory.orderId, orderId)).orderBy(orderStatusHistory.id);
+}
+
+/** A customer's orders, newest first, by keyset on (created_at, id). */
+export async function ordersOfAccount(db: Executor, accountId: string, limit: number, before?: { createdAt: Date; id: string }) {
+  return db
+    .select()
+    .from(orderRecords)
+    .where(
+      and(
+        eq(orderRecords.accountId, accountId),
+        before ? or(lt(orderRecords.createdAt, before.createdAt), and(eq(orderRecords.createdAt, before.createdAt), lt(orderRecords.id, before.id))) : undefined,
+      ),
+    )
+    .orderBy(desc(orderRecords.createdAt), desc(orderRecords.id))
+    .limit(limit);
+}
+
+export async function markCartCheckedOut(tx: Executor, cartId: string): Promise<void> {
+  await tx.update(carts).set({ status: 'checked_out', updatedAt: sql`now()` }).where(eq(carts.id, cartId));
+}
+
+/** A checkout that failed gives the cart back, so the shopper can try another card. */
+export async function reopenCheckedOutCart(tx: Executor, cartId: string): Promise<void> {
+  await tx
+    .update(carts)
+    .set({ status: 'open', lastActivityAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(carts.id, cartId), eq(carts.status, 'checked_out')));
+}

@@ -1,0 +1,1 @@
+export { inventoryReservationSweep } from './reservationSweep';
