@@ -25,6 +25,8 @@ import {
   wipeOutboxRows,
 } from '../db/identity/gdpr';
 import type { Config } from '../platform/config';
+import { deleteIdempotencyKeysOfScope } from '../db/idempotency';
+import { eraseOrders, exportOrders } from '../orders/gdpr';
 import { decryptPii } from '../platform/pii';
 import type { Database } from '../platform/postgres';
 import { listAddresses } from './addresses';
@@ -149,8 +151,23 @@ export const auditDomain: PersonalDataDomain = {
   erase: async () => 0,
 };
 
+/** Orders keep their financial facts; the shipping address and the carts go (orders/gdpr.ts). */
+export const ordersDomain: PersonalDataDomain = {
+  domain: 'orders',
+  export: (db, config, accountId) => exportOrders(db, config, accountId),
+  erase: (db, _config, accountId) => eraseOrders(db, accountId),
+};
+
+/** Stored answers of `Idempotency-Key` requests (they may echo an address back), kept 24 h at most anyway. */
+export const idempotencyDomain: PersonalDataDomain = {
+  domain: 'idempotency',
+  // Encrypted replays of the person's own requests, gone within a day: nothing to show that the other domains do not.
+  export: async () => ({}),
+  erase: (db, _config, accountId) => deleteIdempotencyKeysOfScope(db, `account:${accountId}`),
+};
+
 /** In erasure order: identity first, so the person can no longer sign in while the rest is erased. */
-export const personalDataDomains: readonly PersonalDataDomain[] = [identityDomain, notificationsDomain, auditDomain];
+export const personalDataDomains: readonly PersonalDataDomain[] = [identityDomain, notificationsDomain, ordersDomain, idempotencyDomain, auditDomain];
 
 export function personalDataDomain(name: string): PersonalDataDomain | undefined {
   return personalDataDomains.find((entry) => entry.domain === name);
