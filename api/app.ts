@@ -24,6 +24,7 @@ import { byClientIp, rateLimit } from './rate-limit';
 import { rateLimitRules } from '../platform/rate-limit';
 import { identityRoutes } from './identity/index';
 import { orderRoutes } from './orders/index';
+import { paymentRoutes } from './payments/index';
 import { oauthTokenContentTypes, oauthTokenPath } from './identity/partners';
 import { routeOf } from './route';
 import { createHttpMetrics } from './metrics';
@@ -150,7 +151,9 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', authenticate({ clientAuthPaths: [oauthTokenPath] }));
   if (deps.config.RATE_LIMIT_API_PER_MINUTE > 0) {
     const rule = { ...rateLimitRules.api.ip, limit: deps.config.RATE_LIMIT_API_PER_MINUTE };
-    app.use('/v1/*', rateLimit(rule, byClientIp({ trustProxy: deps.config.TRUST_PROXY })));
+    const limit = rateLimit(rule, byClientIp({ trustProxy: deps.config.TRUST_PROXY }));
+    // Partner webhooks are authenticated by their signature and arrive in bursts from one address.
+    app.use('/v1/*', (c, next) => (c.req.path.startsWith('/v1/webhooks/') ? next() : limit(c, next)));
   }
   app.use('/v1/*', requireContentType({ [catalogImportsPath]: importContentTypes, ...adminCatalogContentTypes, [oauthTokenPath]: oauthTokenContentTypes }));
 
@@ -163,6 +166,7 @@ export function createApp(deps: AppDeps) {
   relatedRoutes(app);
   identityRoutes(app);
   orderRoutes(app);
+  paymentRoutes(app);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -10,7 +10,8 @@ export async function insertOrder(
   order: typeof orderRecords.$inferInsert,
   lines: Omit<typeof orderLines.$inferInsert, 'orderId'>[],
 ): Promise<boolean> {
-  const inserted = await tx.insert(orderRecords).values(order).onConflictDoNothing().returning({ id: orderRecords.id });
+  // Only a retry of the same order is absorbed; a second order for one cart is a unique violation, loudly.
+  const inserted = await tx.insert(orderRecords).values(order).onConflictDoNothing({ target: orderRecords.id }).returning({ id: orderRecords.id });
   if (inserted.length === 0) return false;
   await tx.insert(orderLines).values(lines.map((line) => ({ ...line, orderId: order.id })));
   await tx.insert(orderStatusHistory).values({ orderId: order.id, status: order.status, reason: order.statusReason ?? null });
@@ -61,10 +62,8 @@ export async function markCartCheckedOut(tx: Executor, cartId: string): Promise<
   await tx.update(carts).set({ status: 'checked_out', updatedAt: sql`now()` }).where(eq(carts.id, cartId));
 }
 
-/** A checkout that failed gives the cart back, so the shopper can try another card. */
-export async function reopenCheckedOutCart(tx: Executor, cartId: string): Promise<void> {
-  await tx
-    .update(carts)
-    .set({ status: 'open', lastActivityAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(carts.id, cartId), eq(carts.status, 'checked_out')));
+/** The order a cart was checked out into, if any. */
+export async function orderOfCart(db: Executor, cartId: string): Promise<OrderRow | undefined> {
+  const [row] = await db.select().from(orderRecords).where(eq(orderRecords.cartId, cartId)).orderBy(desc(orderRecords.createdAt)).limit(1);
+  return row;
 }

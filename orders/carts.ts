@@ -129,3 +129,25 @@ export async function mergeAnonymousCart(db: Database, accountId: string, cartTo
     return cartById(tx, mine.id);
   });
 }
+
+/**
+ * Copies the lines of a checked-out cart into its owner's open cart (created if needed), once: the old
+ * cart is marked `merged` in the same transaction, so a retried compensation finds nothing to copy.
+ * Returns the open cart's id, or undefined when there was nothing to restore.
+ */
+export async function restoreCartLines(db: Database, fromCartId: string): Promise<string | undefined> {
+  return db.transaction(async (tx) => {
+    const from = await cartById(tx, fromCartId, { lock: true });
+    if (!from?.accountId || from.status !== 'checked_out') return undefined;
+    const accountId = from.accountId;
+    await tx.execute(sqlLock(accountId));
+    const target = (await openCartOfAccount(tx, accountId, { lock: true })) ?? (await insertCart(tx, { accountId, currency: from.currency }));
+    const current = new Map((await linesOf(tx, target.id)).map((line) => [line.sku, line.quantity]));
+    for (const line of await linesOf(tx, from.id)) {
+      await upsertLine(tx, target.id, line.sku, Math.min(maxQuantityPerLine, (current.get(line.sku) ?? 0) + line.quantity));
+    }
+    await touchCart(tx, from.id, { status: 'merged' });
+    await touchCart(tx, target.id);
+    return target.id;
+  });
+}

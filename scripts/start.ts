@@ -127,7 +127,37 @@ await migrateDatabase(config.DATABASE_URL);
 const { added } = await registerTemporalConfig({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
 say(`database migrated; namespace ${config.TEMPORAL_NAMESPACE} ready${added.length ? ` (search attributes added: ${added.join(', ')})` : ''}`);
 
-// 4. API and workers.
+// 4. The sandbox payment provider, before the API and workers that call it. Its webhooks go to the API,
+//    which starts next: the first ones are retried with backoff until it answers.
+const pspUrl = new URL(config.PAYMENT_PROVIDER_URL);
+if (['127.0.0.1', 'localhost'].includes(pspUrl.hostname)) {
+  const pspPort = Number(pspUrl.port || 80);
+  if (await portOpen('127.0.0.1', pspPort)) fail(`something already listens on :${pspPort} (PAYMENT_PROVIDER_URL). Stop it or change PAYMENT_PROVIDER_URL.`);
+  startChild('payments-sandbox', process.execPath, ['--import', 'tsx', 'sandbox/payment-provider/server.ts'], {
+    ...process.env,
+    SANDBOX_PSP_HOST: '127.0.0.1',
+    SANDBOX_PSP_PORT: String(pspPort),
+    SANDBOX_PSP_API_KEY: config.PAYMENT_PROVIDER_API_KEY,
+    SANDBOX_PSP_WEBHOOK_SECRET: config.WEBHOOK_SIGNING_SECRET,
+    SANDBOX_PSP_WEBHOOK_URL: `http://127.0.0.1:${config.API_PORT}/v1/webhooks/payments`,
+  });
+  await until(
+    async () => {
+      try {
+        return (await fetch(`${pspUrl.origin}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    'the sandbox payment provider',
+  );
+  say(`sandbox payment provider on ${pspUrl.origin} (test cards: sandbox/payment-provider/cards.ts)`);
+} else {
+  say(`using the payment provider at ${config.PAYMENT_PROVIDER_URL}`);
+}
+
+// 5. API and workers.
 if (await portOpen('127.0.0.1', config.API_PORT)) {
   fail(`something already listens on :${config.API_PORT} (another npm start?). Stop it or set API_PORT.`);
 }
@@ -147,7 +177,7 @@ await until(
   'the API',
 );
 
-// 5. Demo catalog, through the same import API and workflow as any catalog — once per version of the file.
+// 6. Demo catalog, through the same import API and workflow as any catalog — once per version of the file.
 const demoBody = readFileSync(join(projectRoot, 'db', 'seed', 'demo-catalog.json'), 'utf8');
 const demoKey = `demo-catalog-${createHash('sha256').update(demoBody).digest('hex').slice(0, 16)}`;
 const pg = connectPostgres(config.DATABASE_URL, { max: 1 });

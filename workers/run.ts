@@ -6,15 +6,18 @@ import { ensureSearchIndexSync } from './search-sync';
 import { ensureReservationSweepSchedule } from './inventory-schedules';
 import { createIdentityWorker } from './queues/identity';
 import { createOrdersWorker } from './queues/orders';
+import { createPaymentsWorker } from './queues/payments';
+import { ensurePaymentWebhookDelivery } from './payment-webhooks';
 import { ensureSigningKeyRotationSchedule } from './identity-schedules';
 import { ensureNotificationDelivery } from './notification-delivery';
 
-export type WorkerName = 'catalog' | 'identity' | 'orders';
+export type WorkerName = 'catalog' | 'identity' | 'orders' | 'payments';
 
 const factories: Record<WorkerName, (context: WorkerContext, bundle?: WorkflowBundleOption) => Promise<Worker>> = {
   catalog: createCatalogWorker,
   identity: createIdentityWorker,
   orders: createOrdersWorker,
+  payments: createPaymentsWorker,
 };
 
 export const allWorkers = Object.keys(factories) as WorkerName[];
@@ -32,6 +35,7 @@ export async function runWorkers(names: WorkerName[]): Promise<void> {
     await ensureSearchIndexSync(context);
     await ensureReservationSweepSchedule(context);
   }
+  if (names.includes('payments')) await ensurePaymentWebhookDelivery(context);
   if (names.includes('identity')) {
     await ensureSigningKeyRotationSchedule(context);
     await ensureNotificationDelivery(context);

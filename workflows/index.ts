@@ -3,3 +3,4 @@ export * from './catalog/index';
 export * from './identity/index';
 export * from './inventory/index';
 export * from './orders/index';
+export * from './payments/index';

@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { cartById, linesOf } from '../../db/carts';
 import { variantsForSale } from '../../db/catalog';
 import { availableBySku } from '../../db/inventory';
-import { insertOrder, markCartCheckedOut, reopenCheckedOutCart, setOrderStatus } from '../../db/orders';
+import { insertOrder, markCartCheckedOut, setOrderStatus } from '../../db/orders';
+import { restoreCartLines } from '../../orders/carts';
 import type { OrderStatus } from '../../db/schema/orders';
 import { piiFields } from '../../identity/pii-fields';
 import { priceCart, type PricedCart } from '../../orders/pricing';
@@ -28,13 +29,15 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
     async priceCheckout(input: { cartId: string; accountId: string; shippingMethod: ShippingMethod; shippingCountry: string }): Promise<PricedCart> {
       const cart = await cartById(db, input.cartId);
       if (!cart || cart.accountId !== input.accountId) throw ApplicationFailure.nonRetryable('no such cart', 'CartNotFound');
-      if (cart.status !== 'open' && cart.status !== 'checked_out') throw ApplicationFailure.nonRetryable(`the cart is ${cart.status}`, 'CartClosed');
+      if (cart.status !== 'open') throw ApplicationFailure.nonRetryable(`the cart is ${cart.status}`, 'CartClosed');
       const lines = await linesOf(db, cart.id);
       const skus = lines.map((line) => line.sku);
       const [variants, availability] = await Promise.all([variantsForSale(db, skus, cart.currency), availableBySku(db, skus)]);
       const priced = priceCart({ currency: cart.currency, lines, variants, availability, shipping: { method: input.shippingMethod, country: input.shippingCountry } });
-      if (!priced.purchasable) {
-        const problems = priced.lines.filter((line) => line.problem).map((line) => ({ sku: line.sku, problem: line.problem }));
+      // Stock is not judged here: the reservation that follows is the one atomic answer (409 out-of-stock).
+      const blocking = priced.lines.filter((line) => line.problem && line.problem !== 'quantity_above_stock');
+      if (lines.length === 0 || blocking.length > 0 || priced.shippingAmount === undefined) {
+        const problems = blocking.map((line) => ({ sku: line.sku, problem: line.problem }));
         throw ApplicationFailure.create({
           message: lines.length === 0 ? 'the cart is empty' : 'the cart cannot be bought as it is',
           type: 'CartNotPurchasable',
@@ -88,9 +91,15 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
       return { changed: await setOrderStatus(db, input.orderId, input.status, input.reason ?? null) };
     },
 
-    async reopenCart(input: { cartId: string; orderId: string }): Promise<void> {
-      await reopenCheckedOutCart(db, input.cartId);
-      logger.info({ cartId: input.cartId, orderId: input.orderId }, 'cart reopened after a failed checkout');
+    /**
+     * A checkout that failed gives the shopper their lines back, in their open cart (a new one if they
+     * have none): the checked-out cart stays with its order, since one cart has one checkout. Idempotent:
+     * a cart restored once is not restored again.
+     */
+    async restoreCart(input: { cartId: string; orderId: string }): Promise<{ cartId: string | undefined }> {
+      const cartId = await restoreCartLines(db, input.cartId);
+      if (cartId) logger.info({ fromCartId: input.cartId, cartId, orderId: input.orderId }, 'cart restored after a failed checkout');
+      return { cartId };
     },
 
     /** Until fulfilment has its own workflow (issue 7), the hand-over is a recorded fact on the order. */

@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { ApplicationFailure, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { orderOfCart, type OrderRow } from '../../db/orders';
 import { ownedCart } from '../../orders/carts';
 import { shippingMethods } from '../../orders/shipping';
 import { checkoutWorkflowId, checkoutWorkflowType, placeOrderUpdate, type CheckoutInput } from '../../workflows/orders/definitions';
@@ -82,6 +83,14 @@ function refusal(failure: ApplicationFailure): HttpProblem {
   }
 }
 
+const placedView = (order: OrderRow) => ({
+  orderId: order.id,
+  status: order.status,
+  ...(order.statusReason ? { reason: order.statusReason } : {}),
+  totalAmount: order.totalAmount,
+  currency: order.currency,
+});
+
 export function checkoutRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(checkoutRoute, async (c) => {
     const me = accountOf(c);
@@ -90,6 +99,9 @@ export function checkoutRoutes(app: OpenAPIHono<AppEnv>): void {
     // Refused here, before any workflow exists: a cart that is not yours looks like no cart at all.
     const cart = await ownedCart(db, body.cartId, { accountId: me.accountId });
     if (!cart) throw new HttpProblem(problems.notFound('No such cart (or it is not yours)'));
+    // One cart, one checkout: a cart already checked out answers with its order, however late the repeat.
+    const placed = cart.status === 'checked_out' ? await orderOfCart(db, cart.id) : undefined;
+    if (placed) return c.json(placedView(placed), 201, { Location: `/v1/orders/${placed.id}` });
 
     const input: CheckoutInput = { cartId: cart.id, accountId: me.accountId, paymentTaskQueue: config.taskQueues.payments, workflowIdPrefix: config.TASK_QUEUE_PREFIX };
     const startWorkflowOperation = new WithStartWorkflowOperation(checkoutWorkflowType, {
@@ -108,6 +120,9 @@ export function checkoutRoutes(app: OpenAPIHono<AppEnv>): void {
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
         const cause = error.cause;
+        // The first checkout of this cart finished between our look and the update: answer with its order.
+        const placedMeanwhile = cause instanceof ApplicationFailure && cause.type === 'CartClosed' ? await orderOfCart(db, cart.id) : undefined;
+        if (placedMeanwhile) return c.json(placedView(placedMeanwhile), 201, { Location: `/v1/orders/${placedMeanwhile.id}` });
         if (cause instanceof ApplicationFailure) throw refusal(cause);
         throw new HttpProblem({ status: 409, slug: 'checkout-refused', title: 'Checkout refused', detail: cause?.message ?? error.message });
       }

@@ -11,6 +11,7 @@ import type { Telemetry } from '../../platform/telemetry';
 import { createCatalogWorker } from '../../workers/queues/catalog';
 import { createIdentityWorker } from '../../workers/queues/identity';
 import { createOrdersWorker } from '../../workers/queues/orders';
+import { createPaymentsWorker } from '../../workers/queues/payments';
 import { createWorkerContext } from '../../workers/runtime';
 
 /** Run-wide settings come from the harness (database, Redis prefix, Temporal server); each file gets its own task queues. */
@@ -52,12 +53,14 @@ export async function startWorker(config: Config, options: { telemetry?: Telemet
   const worker: Worker = await createCatalogWorker(context, bundle);
   const identityWorker: Worker = await createIdentityWorker(context, bundle);
   const ordersWorker: Worker = await createOrdersWorker(context, bundle);
-  const all = [worker, identityWorker, ordersWorker];
+  const paymentsWorker: Worker = await createPaymentsWorker(context, bundle);
+  const all = [worker, identityWorker, ordersWorker, paymentsWorker];
   const running = Promise.all(all.map((each) => each.run()));
   return {
     worker,
     identityWorker,
     ordersWorker,
+    paymentsWorker,
     context,
     async stop() {
       for (const each of all) if (each.getState() === 'RUNNING') each.shutdown();

@@ -70,7 +70,6 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
   let placing: Promise<PlaceOrderResult> | undefined;
   let request: PlaceOrderRequest | undefined;
   let totalAmount = 0;
-  let currency = '';
   let cancelRequested: string | undefined;
   let fraudDecision: 'approve' | 'reject' | undefined;
   const compensations: { name: string; run: () => Promise<void> }[] = [];
@@ -156,7 +155,6 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
     const orderId = uuid4();
     const priced = await orders.priceCheckout({ cartId: input.cartId, accountId: input.accountId, shippingMethod: order.shippingMethod, shippingCountry: order.shippingAddress.country });
     totalAmount = priced.totalAmount;
-    currency = priced.currency;
 
     const reservation = await inventory.reserveInventory({ orderId, lines: priced.lines.map(({ sku, quantity }) => ({ sku, quantity })), ttlSeconds: settings.reservationTtlSeconds });
     if (reservation.state !== 'held') throw ApplicationFailure.nonRetryable(`the reservation is already ${reservation.state}`, 'ReservationLost');
@@ -164,7 +162,7 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
 
     await orders.createOrder({ orderId, cartId: input.cartId, accountId: input.accountId, priced, shippingAddress: order.shippingAddress, shippingMethod: order.shippingMethod, workflowId: workflowInfo().workflowId });
     state.orderId = orderId;
-    compensations.push({ name: 'reopen the cart', run: () => orders.reopenCart({ cartId: input.cartId, orderId }) });
+    compensations.push({ name: 'give the lines back', run: () => orders.restoreCart({ cartId: input.cartId, orderId }).then(() => undefined) });
     upsertSearchAttributes([
       { key: searchAttributeKeys.orderId, value: orderId },
       { key: searchAttributeKeys.customerId, value: input.accountId },

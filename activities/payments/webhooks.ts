@@ -1,0 +1,63 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { lockPendingWebhooks } from '../../db/payments';
+import type { Logger } from '../../platform/logger';
+import type { Database } from '../../platform/postgres';
+import type { WebhookDrainResult } from '../../workflows/payments/definitions';
+import { deliverStoredEvent, sandboxWebhookProvider } from './webhook-delivery';
+
+const pollIntervalMs = 1_000;
+const signalTimeoutMs = 5_000;
+
+export interface WebhookActivityDeps {
+  db: Database;
+  logger: Logger;
+  /** Signals the payment workflows. */
+  client: Client;
+  /** `config.TASK_QUEUE_PREFIX`. */
+  prefix: string;
+}
+
+/**
+ * The inbox sweeper: provider events stored by the webhook route but not yet handed to their workflow
+ * (Temporal was down, the API died between storing and signalling) are delivered here. Idempotent: a
+ * row is marked only after its signal, under a row lock, and a repeated signal is ignored by the workflow.
+ */
+export function createWebhookActivities({ db, logger, client, prefix }: WebhookActivityDeps) {
+  return {
+    /**
+     * Delivers pending events older than `graceMs` until a batch delivers something or `idleWaitMs` has
+     * passed, waiting (and heartbeating) while there is nothing to do.
+     */
+    async deliverPendingWebhooks(input: { batchSize: number; idleWaitMs: number; graceMs: number }): Promise<WebhookDrainResult> {
+      const deadline = Date.now() + input.idleWaitMs;
+      for (;;) {
+        const result: WebhookDrainResult = { delivered: 0, orphaned: 0, stillPending: 0 };
+        await db.transaction(async (tx) => {
+          const rows = await lockPendingWebhooks(tx, { receivedBefore: new Date(Date.now() - input.graceMs), limit: input.batchSize, provider: sandboxWebhookProvider });
+          for (const row of rows) {
+            Context.current().heartbeat();
+            const outcome = await deliverStoredEvent({ db: tx, client, prefix, signalTimeoutMs }, row);
+            if (outcome.status === 'delivered') result.delivered++;
+            else if (outcome.status === 'orphaned') result.orphaned++;
+            else result.stillPending++;
+            if (outcome.status === 'orphaned') logger.warn({ eventId: row.eventId, eventType: row.eventType, reason: outcome.error }, 'payment webhook orphaned');
+          }
+        });
+        if (result.delivered + result.orphaned > 0) {
+          logger.info(result, 'pending payment webhooks delivered');
+          return result;
+        }
+        if (result.stillPending > 0) {
+          // Temporal still unreachable: let the retry policy's backoff pace the attempts; the rows stay pending.
+          throw new Error(`${result.stillPending} payment webhooks could not be delivered yet`);
+        }
+        if (Date.now() >= deadline) return result;
+        Context.current().heartbeat();
+        await Context.current().sleep(pollIntervalMs);
+      }
+    },
+  };
+}
+
+export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
