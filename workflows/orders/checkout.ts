@@ -10,7 +10,6 @@ import {
   setHandler,
   startChild,
   upsertSearchAttributes,
-  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { OrderStatus } from '../../db/schema/orders';
@@ -152,7 +151,8 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
 
   async function placeOrderSteps(order: PlaceOrderRequest): Promise<PlaceOrderResult> {
     request = order;
-    const orderId = uuid4();
+    // One run, one order: the run id is the order id (unique, and the same on every replay).
+    const orderId = workflowInfo().runId;
     const priced = await orders.priceCheckout({ cartId: input.cartId, accountId: input.accountId, shippingMethod: order.shippingMethod, shippingCountry: order.shippingAddress.country });
     totalAmount = priced.totalAmount;
 
