@@ -10,7 +10,9 @@ import { setStockLevels } from '../../db/inventory';
 import { carts } from '../../db/schema/orders';
 import { signedInAs } from '../support/identity';
 import { fields, json, problem } from '../support/http';
-import { testConfig } from '../support/stack';
+import { startWorker, testConfig, waitFor } from '../support/stack';
+import { Client } from '@temporalio/client';
+import { ensureCartExpirySchedule } from '../../workers/orders-schedules';
 
 const config = testConfig('carts');
 const deps = connectApiDeps(config);
@@ -183,5 +185,24 @@ describe('carts', () => {
     assert.equal((await json<Cart>(await call('GET', `/v1/carts/${cart.id}`, { headers }), 200)).status, 'expired');
     await problem(await call('PUT', `/v1/carts/${cart.id}/lines/${sku('CUP')}`, { headers, body: { quantity: 1 } }), 409);
     assert.equal(await expireIdleCarts(deps.db, new Date(Date.now() - 30 * 86_400_000), 1000), 0, 'expiring again changes nothing');
+  });
+
+  test('the hourly Schedule expires idle carts through Temporal', async () => {
+    const { cart, headers } = await newAnonymousCart();
+    const fresh = await newAnonymousCart();
+    await deps.db.update(carts).set({ lastActivityAt: sql`now() - interval '40 days'` }).where(eq(carts.id, cart.id));
+    const worker = await startWorker(config);
+    try {
+      const scheduleId = await ensureCartExpirySchedule(worker.context);
+      await ensureCartExpirySchedule(worker.context);
+      const handle = new Client({ connection: worker.context.connection, namespace: config.TEMPORAL_NAMESPACE }).schedule.getHandle(scheduleId);
+      assert.equal((await handle.describe()).spec.intervals?.[0]?.every, 3_600_000);
+      await handle.trigger();
+      await waitFor(async () => (await json<Cart>(await call('GET', `/v1/carts/${cart.id}`, { headers }), 200)).status === 'expired', { what: 'the idle cart expired' });
+      assert.equal((await json<Cart>(await call('GET', `/v1/carts/${fresh.cart.id}`, { headers: fresh.headers }), 200)).status, 'open');
+      await handle.delete();
+    } finally {
+      await worker.stop();
+    }
   });
 });

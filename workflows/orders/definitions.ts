@@ -8,6 +8,8 @@ import type { OrderStatus } from '../../db/schema/orders';
 
 export const checkoutWorkflowType = 'checkout';
 export const checkoutWorkflowId = (prefix: string, cartId: string) => `${prefix}checkout-${cartId}`;
+export const cartExpiryWorkflowType = 'cartExpiry';
+export const cartExpiryScheduleId = (prefix: string) => `${prefix}cart-expiry`;
 
 export interface ShippingAddress {
   name: string;

@@ -1,1 +1,2 @@
 export { checkout } from './checkout';
+export { cartExpiry } from './cartExpiry';
