@@ -5,7 +5,7 @@ import { decryptPii, encryptPii } from '../platform/pii';
 import type { Executor } from '../platform/postgres';
 import { notificationOutbox } from './schema/notifications';
 
-export const notificationTemplates = ['verify_email', 'reset_password', 'account_exists'] as const;
+export const notificationTemplates = ['verify_email', 'reset_password', 'account_exists', 'order_confirmed'] as const;
 export type NotificationTemplate = (typeof notificationTemplates)[number];
 
 /** What a template needs to render; encrypted at rest, since a token in it is a working link. */
@@ -16,6 +16,10 @@ export interface NotificationPayload {
   token?: string;
   /** When the token stops working, ISO 8601 UTC. */
   expiresAt?: string;
+  /** Order messages. */
+  orderId?: string;
+  totalAmount?: number;
+  currency?: string;
 }
 
 export interface NewNotification {
@@ -24,6 +28,8 @@ export interface NewNotification {
   /** An email address. */
   recipient: string;
   payload: NotificationPayload;
+  /** Queue this message at most once per key (a retried activity, a replayed step). */
+  dedupeKey?: string;
 }
 
 /** A claimed row, still encrypted: `openNotification` decrypts it, one message at a time, so one unreadable row fails alone. */
@@ -55,18 +61,34 @@ export const maxDeliveryAttempts = 10;
  * context binds it: the row is written once, already encrypted, and never exists with clear content.
  */
 export async function enqueueNotification(tx: Executor, config: Pick<Config, 'pii'>, message: NewNotification): Promise<number> {
+  const id = await insertNotification(tx, config, message);
+  if (id === undefined) throw new Error(`a message with dedupe key ${message.dedupeKey} is already queued`);
+  return id;
+}
+
+/** Queues the message unless one with the same `dedupeKey` already is; true when this call queued it. */
+export async function enqueueNotificationOnce(tx: Executor, config: Pick<Config, 'pii'>, message: NewNotification & { dedupeKey: string }): Promise<boolean> {
+  return (await insertNotification(tx, config, message)) !== undefined;
+}
+
+async function insertNotification(tx: Executor, config: Pick<Config, 'pii'>, message: NewNotification): Promise<number | undefined> {
   const [allocated] = await tx.execute<{ id: string }>(sql`SELECT nextval(pg_get_serial_sequence('notifications.outbox', 'id'))::text AS id`);
   const id = Number(allocated!.id);
   const key = String(id);
-  await tx.insert(notificationOutbox).values({
-    id,
-    accountId: message.accountId,
-    template: message.template,
-    channel: 'email',
-    recipientEnc: encryptPii(config.pii.keyring, message.recipient, piiFields.notificationRecipient.context(key)),
-    payloadEnc: encryptPii(config.pii.keyring, JSON.stringify(message.payload), piiFields.notificationPayload.context(key)),
-  });
-  return id;
+  const inserted = await tx
+    .insert(notificationOutbox)
+    .values({
+      id,
+      accountId: message.accountId,
+      template: message.template,
+      dedupeKey: message.dedupeKey ?? null,
+      channel: 'email',
+      recipientEnc: encryptPii(config.pii.keyring, message.recipient, piiFields.notificationRecipient.context(key)),
+      payloadEnc: encryptPii(config.pii.keyring, JSON.stringify(message.payload), piiFields.notificationPayload.context(key)),
+    })
+    .onConflictDoNothing({ target: notificationOutbox.dedupeKey })
+    .returning({ id: notificationOutbox.id });
+  return inserted[0]?.id;
 }
 
 /**

@@ -62,6 +62,17 @@ const renderers: Record<NotificationTemplate, (payload: NotificationPayload, bas
           text: `Someone asked to reset the password of your Comptoir account.\n\nChoose a new password with this link, which works once${until}:\n${link}\n\nIf it was not you, ignore this message: your password stays as it is.\n`,
         };
   },
+  order_confirmed(payload, baseUrl, language) {
+    if (!payload.orderId || payload.totalAmount === undefined || !payload.currency) throw new Error('the order_confirmed message needs the order id, total and currency');
+    const locale = language === 'fr' ? 'fr-FR' : 'en-GB';
+    const format = new Intl.NumberFormat(locale, { style: 'currency', currency: payload.currency });
+    // Minor units → the currency's own decimals (2 for EUR, 0 for JPY).
+    const total = format.format(payload.totalAmount / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
+    const link = `${baseUrl.replace(/\/+$/, '')}/account/orders/${payload.orderId}`;
+    return language === 'fr'
+      ? { subject: 'Votre commande est confirmée', text: `Merci pour votre commande !\n\nNous avons bien reçu votre paiement de ${total}. Votre commande est en préparation.\nSuivez-la ici : ${link}\n` }
+      : { subject: 'Your order is confirmed', text: `Thank you for your order!\n\nWe have received your payment of ${total}. Your order is being prepared.\nFollow it here: ${link}\n` };
+  },
   account_exists(_payload, baseUrl, language) {
     const signIn = accountLink(baseUrl, 'sign-in');
     const forgot = accountLink(baseUrl, 'forgot-password');

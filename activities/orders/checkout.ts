@@ -2,7 +2,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { cartById, linesOf } from '../../db/carts';
 import { variantsForSale } from '../../db/catalog';
 import { availableBySku } from '../../db/inventory';
-import { insertOrder, markCartCheckedOut, setOrderStatus } from '../../db/orders';
+import { insertOrder, markCartCheckedOut, orderById, setOrderStatus } from '../../db/orders';
+import { enqueueNotificationOnce } from '../../db/notifications';
+import { accountById } from '../../db/identity/accounts';
+import { decryptEmail } from '../../identity/accounts';
 import { restoreCartLines } from '../../orders/carts';
 import type { OrderStatus } from '../../db/schema/orders';
 import { piiFields } from '../../identity/pii-fields';
@@ -107,8 +110,23 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
       logger.info({ orderId: input.orderId }, 'order handed over to fulfilment');
     },
 
-    async notifyOrderConfirmed(input: { orderId: string }): Promise<void> {
-      logger.info({ orderId: input.orderId }, 'order confirmation queued');
+    /** Queues the confirmation message to the customer, once per order however often the step is retried. */
+    async notifyOrderConfirmed(input: { orderId: string }): Promise<{ queued: boolean }> {
+      const order = await orderById(db, input.orderId);
+      if (!order) throw ApplicationFailure.nonRetryable(`no order ${input.orderId}`, 'OrderNotFound');
+      const account = await accountById(db, order.accountId);
+      const email = account ? decryptEmail(config, account) : undefined;
+      // An account erased meanwhile has nobody left to tell.
+      if (!account || !email) return { queued: false };
+      const queued = await enqueueNotificationOnce(db, config, {
+        accountId: account.id,
+        template: 'order_confirmed',
+        recipient: email,
+        payload: { language: account.language, orderId: order.id, totalAmount: order.totalAmount, currency: order.currency },
+        dedupeKey: `order_confirmed:${order.id}`,
+      });
+      if (queued) logger.info({ orderId: order.id }, 'order confirmation queued');
+      return { queued };
     },
   };
 }

@@ -15,6 +15,8 @@ export const notificationOutbox = notifications.table(
     /** The account it is about, so an erasure can find and wipe pending messages. */
     accountId: uuid('account_id'),
     template: text('template').notNull(),
+    /** Set by senders whose step may be retried (an order confirmation): the same key is queued once. */
+    dedupeKey: text('dedupe_key').unique(),
     channel: text('channel').$type<'email'>().notNull().default('email'),
     recipientEnc: text('recipient_enc'),
     payloadEnc: text('payload_enc'),

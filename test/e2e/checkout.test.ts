@@ -11,6 +11,8 @@ import { setStockLevels } from '../../db/inventory';
 import { ledgerEntries } from '../../db/schema/payments';
 import { stockLevels } from '../../db/schema/inventory';
 import { orderRecords } from '../../db/schema/orders';
+import { notificationOutbox } from '../../db/schema/notifications';
+import { createCheckoutActivities } from '../../activities/orders/checkout';
 import { json, problem } from '../support/http';
 import { recordHistory } from '../support/histories';
 import { checkoutWorkflowId } from '../../workflows/orders/definitions';
@@ -129,6 +131,12 @@ describe('checkout', () => {
     assert.deepEqual(await ledger(placed.orderId), { authorised: placed.totalAmount, captured: placed.totalAmount, refunded: 0, voided: 0, entries: 2 });
     const after = await stock(sku('MUG'));
     assert.equal(after.reserved - before.reserved, 2, 'paid units stay held for fulfilment');
+    // The confirmation is queued once for the customer, and a retried step queues nothing more.
+    const queued = await api.deps.db.select().from(notificationOutbox).where(eq(notificationOutbox.dedupeKey, `order_confirmed:${placed.orderId}`));
+    assert.equal(queued.length, 1);
+    assert.equal(queued[0]!.accountId, customer.accountId);
+    const activities = createCheckoutActivities({ db: api.deps.db, config, logger: api.deps.logger });
+    assert.deepEqual(await activities.notifyOrderConfirmed({ orderId: placed.orderId }), { queued: false });
     // One cart, one checkout: posting it again, even after the order is done, answers with the same order.
     assert.equal((await json<CheckoutResult>(await checkout(customer, cartId, testCards.success), 201)).orderId, placed.orderId);
   });
