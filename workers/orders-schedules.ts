@@ -1,4 +1,4 @@
-import { cartExpiryScheduleId, cartExpiryWorkflowType } from '../workflows/orders/definitions';
+import { cartExpiryScheduleId, cartExpiryWorkflowType, orderReconciliationScheduleId, orderReconciliationWorkflowType } from '../workflows/orders/definitions';
 import type { WorkerContext } from './runtime';
 import { ensureSchedule } from './schedules';
 
@@ -11,5 +11,17 @@ export function ensureCartExpirySchedule(context: WorkerContext): Promise<string
     every: '1 hour',
     catchupWindow: '1 hour',
     workflowExecutionTimeout: '30 minutes',
+  });
+}
+
+/** Repairs or flags orders stuck between states, every 10 minutes, on the orders queue. */
+export function ensureOrderReconciliationSchedule(context: WorkerContext): Promise<string> {
+  return ensureSchedule(context, {
+    scheduleId: orderReconciliationScheduleId(context.config.TASK_QUEUE_PREFIX),
+    workflowType: orderReconciliationWorkflowType,
+    taskQueue: context.config.taskQueues.orders,
+    every: '10 minutes',
+    catchupWindow: '10 minutes',
+    workflowExecutionTimeout: '10 minutes',
   });
 }

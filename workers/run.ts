@@ -6,7 +6,7 @@ import { ensureSearchIndexSync } from './search-sync';
 import { ensureReservationSweepSchedule } from './inventory-schedules';
 import { createIdentityWorker } from './queues/identity';
 import { createOrdersWorker } from './queues/orders';
-import { ensureCartExpirySchedule } from './orders-schedules';
+import { ensureCartExpirySchedule, ensureOrderReconciliationSchedule } from './orders-schedules';
 import { createPaymentsWorker } from './queues/payments';
 import { ensurePaymentWebhookDelivery } from './payment-webhooks';
 import { ensureSigningKeyRotationSchedule } from './identity-schedules';
@@ -37,7 +37,10 @@ export async function runWorkers(names: WorkerName[]): Promise<void> {
     await ensureReservationSweepSchedule(context);
   }
   if (names.includes('payments')) await ensurePaymentWebhookDelivery(context);
-  if (names.includes('orders')) await ensureCartExpirySchedule(context);
+  if (names.includes('orders')) {
+    await ensureCartExpirySchedule(context);
+    await ensureOrderReconciliationSchedule(context);
+  }
   if (names.includes('identity')) {
     await ensureSigningKeyRotationSchedule(context);
     await ensureNotificationDelivery(context);

@@ -10,6 +10,8 @@ export const checkoutWorkflowType = 'checkout';
 export const checkoutWorkflowId = (prefix: string, cartId: string) => `${prefix}checkout-${cartId}`;
 export const cartExpiryWorkflowType = 'cartExpiry';
 export const cartExpiryScheduleId = (prefix: string) => `${prefix}cart-expiry`;
+export const orderReconciliationWorkflowType = 'orderReconciliation';
+export const orderReconciliationScheduleId = (prefix: string) => `${prefix}order-reconciliation`;
 
 export interface ShippingAddress {
   name: string;

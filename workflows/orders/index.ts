@@ -1,2 +1,3 @@
 export { checkout } from './checkout';
 export { cartExpiry } from './cartExpiry';
+export { orderReconciliation } from './orderReconciliation';
