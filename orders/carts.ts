@@ -8,6 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { availableBySku } from '../db/inventory';
 import { cartById, cartIdByTokenHash, deleteLine, insertCart, linesOf, openCartOfAccount, touchCart, upsertLine, type CartRow } from '../db/carts';
 import { variantsForSale } from '../db/catalog';
+import type { Config } from '../platform/config';
+import { decryptPii, encryptPii } from '../platform/pii';
 import type { Database, Executor } from '../platform/postgres';
 import { maxQuantityPerLine, priceCart, type PricedCart } from './pricing';
 import type { ShippingMethod } from './shipping';
@@ -150,4 +152,21 @@ export async function restoreCartLines(db: Database, fromCartId: string): Promis
     await touchCart(tx, target.id);
     return target.id;
   });
+}
+
+/**
+ * The shipping address travels through the checkout workflow (and so stays in its history) sealed
+ * under the PII keyring and bound to the cart: Temporal never holds it in clear. A sealed address lives
+ * minutes, until `createOrder` re-encrypts it for the order; keep a retired PII key in the ring until
+ * the checkouts started before its rotation have created their orders.
+ */
+const checkoutAddressContext = (cartId: string) => `orders.checkout.shipping_address:${cartId}`;
+
+export function sealCheckoutAddress(config: Pick<Config, 'pii'>, cartId: string, address: unknown): string {
+  return encryptPii(config.pii.keyring, JSON.stringify(address), checkoutAddressContext(cartId));
+}
+
+/** The address as JSON text, for re-encryption under the order. */
+export function openCheckoutAddress(config: Pick<Config, 'pii'>, cartId: string, sealed: string): string {
+  return decryptPii(config.pii.keyring, sealed, checkoutAddressContext(cartId));
 }

@@ -6,7 +6,7 @@ import { insertOrder, markCartCheckedOut, orderById, setOrderStatus } from '../.
 import { enqueueNotificationOnce } from '../../db/notifications';
 import { accountById } from '../../db/identity/accounts';
 import { decryptEmail } from '../../identity/accounts';
-import { restoreCartLines } from '../../orders/carts';
+import { openCheckoutAddress, restoreCartLines } from '../../orders/carts';
 import type { OrderStatus } from '../../db/schema/orders';
 import { piiFields } from '../../identity/pii-fields';
 import { priceCart, type PricedCart } from '../../orders/pricing';
@@ -57,11 +57,15 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
       cartId: string;
       accountId: string;
       priced: PricedCart;
-      shippingAddress: ShippingAddress;
+      shippingCountry: string;
+      /** Sealed by the API for this cart; or, from checkouts accepted before sealing, the address itself. */
+      shippingAddressSealed?: string;
+      shippingAddress?: ShippingAddress;
       shippingMethod: ShippingMethod;
       workflowId: string;
     }): Promise<{ created: boolean }> {
       const { priced } = input;
+      const address = input.shippingAddressSealed ? openCheckoutAddress(config, input.cartId, input.shippingAddressSealed) : JSON.stringify(input.shippingAddress ?? null);
       const created = await db.transaction(async (tx) => {
         const inserted = await insertOrder(
           tx,
@@ -77,8 +81,8 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
             taxAmount: priced.taxAmount,
             totalAmount: priced.totalAmount,
             shippingMethod: input.shippingMethod,
-            shippingCountry: input.shippingAddress.country,
-            shippingAddressEnc: encryptPii(config.pii.keyring, JSON.stringify(input.shippingAddress), piiFields.orderShippingAddress.context(input.orderId)),
+            shippingCountry: input.shippingCountry,
+            shippingAddressEnc: encryptPii(config.pii.keyring, address, piiFields.orderShippingAddress.context(input.orderId)),
             workflowId: input.workflowId,
           },
           priced.lines.map((line) => ({ sku: line.sku, title: line.title, quantity: line.quantity, unitAmount: line.unitAmount, lineAmount: line.lineAmount, taxAmount: line.taxAmount })),
@@ -91,7 +95,9 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
     },
 
     async recordOrderStatus(input: { orderId: string; status: OrderStatus; reason?: string }): Promise<{ changed: boolean }> {
-      return { changed: await setOrderStatus(db, input.orderId, input.status, input.reason ?? null) };
+      // One transaction: a worker killed between the status and its history line would leave the retry
+      // seeing the status already set, and the history would miss that step for good.
+      return { changed: await db.transaction((tx) => setOrderStatus(tx, input.orderId, input.status, input.reason ?? null)) };
     },
 
     /**

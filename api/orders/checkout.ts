@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { ApplicationFailure, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { orderOfCart, type OrderRow } from '../../db/orders';
-import { ownedCart } from '../../orders/carts';
+import { ownedCart, sealCheckoutAddress } from '../../orders/carts';
 import { shippingMethods } from '../../orders/shipping';
 import { checkoutWorkflowId, checkoutWorkflowType, placeOrderUpdate, type CheckoutInput } from '../../workflows/orders/definitions';
 import { accountOf } from '../auth';
@@ -113,7 +113,15 @@ export function checkoutRoutes(app: OpenAPIHono<AppEnv>): void {
     try {
       const { shippingAddress, shippingMethod, paymentToken, billingCountry } = body;
       const result = await temporal.client.workflow.executeUpdateWithStart(placeOrderUpdate, {
-        args: [{ shippingAddress, shippingMethod, paymentToken, ...(billingCountry ? { billingCountry } : {}) }],
+        args: [
+          {
+            shippingAddressSealed: sealCheckoutAddress(config, cart.id, shippingAddress),
+            shippingCountry: shippingAddress.country,
+            shippingMethod,
+            paymentToken,
+            ...(billingCountry ? { billingCountry } : {}),
+          },
+        ],
         startWorkflowOperation,
       });
       return c.json(result, 201, { Location: `/v1/orders/${result.orderId}` });

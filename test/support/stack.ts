@@ -81,12 +81,13 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, op
 }
 
 /**
- * A real worker process for the catalog queue, as `npm run worker` would start it, on the config's task
- * queues; resolves once it polls. Tests kill these with SIGKILL to prove crash recovery.
+ * A real worker process, as `npm run worker` would start it, on the config's task queues; resolves once
+ * it polls. `entry` is the worker entry under the project root (the catalog queue's by default,
+ * `workers/all.ts` for every queue). Tests kill these with SIGKILL to prove crash recovery.
  */
-export async function spawnWorkerProcess(config: Config): Promise<ChildProcess> {
+export async function spawnWorkerProcess(config: Config, entry = 'workers/catalog.ts'): Promise<ChildProcess> {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../workers/catalog.ts', import.meta.url))], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`../../${entry}`, import.meta.url))], {
     env: { ...process.env, TASK_QUEUE_PREFIX: config.TASK_QUEUE_PREFIX, WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

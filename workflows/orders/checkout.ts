@@ -45,6 +45,8 @@ type PaymentPhase = 'none' | 'action_required' | 'authorised' | 'captured' | 'fa
 
 const terminal = (status: OrderStatus) => status === 'CONFIRMED' || status === 'CANCELLED' || status === 'FAILED';
 
+const destinationOf = (order: PlaceOrderRequest): string => order.shippingCountry ?? order.shippingAddress?.country ?? '';
+
 /** A business refusal the saga records as the order's reason, rather than a bug to retry. */
 class OrderEnded extends Error {
   constructor(
@@ -65,6 +67,8 @@ class OrderEnded extends Error {
 export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
   const settings = { ...defaultCheckoutSettings, ...input.settings };
   const state: CheckoutState = { status: 'PENDING', history: [] };
+  /** The last status written to the order's row: an update that answers "it is cancelled" waits for this, so a read that follows sees it. */
+  let recordedStatus: OrderStatus | undefined;
   const payment: { phase: PaymentPhase; reason?: string; actionUrl?: string } = { phase: 'none' };
   let placing: Promise<PlaceOrderResult> | undefined;
   let request: PlaceOrderRequest | undefined;
@@ -80,6 +84,7 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
     state.history.push({ status, reason, at: new Date().toISOString() });
     upsertSearchAttributes([{ key: searchAttributeKeys.orderStatus, value: status }]);
     if (state.orderId) await orders.recordOrderStatus({ orderId: state.orderId, status, reason });
+    recordedStatus = status;
   }
 
   setHandler(checkoutStateQuery, () => state);
@@ -127,7 +132,7 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
     cancelOrderUpdate,
     async ({ reason }) => {
       cancelRequested ??= reason ?? 'cancelled by the customer';
-      await condition(() => terminal(state.status));
+      await condition(() => terminal(state.status) && recordedStatus === state.status);
       return state;
     },
     {
@@ -153,14 +158,24 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
     request = order;
     // One run, one order: the run id is the order id (unique, and the same on every replay).
     const orderId = workflowInfo().runId;
-    const priced = await orders.priceCheckout({ cartId: input.cartId, accountId: input.accountId, shippingMethod: order.shippingMethod, shippingCountry: order.shippingAddress.country });
+    const shippingCountry = destinationOf(order);
+    const priced = await orders.priceCheckout({ cartId: input.cartId, accountId: input.accountId, shippingMethod: order.shippingMethod, shippingCountry });
     totalAmount = priced.totalAmount;
 
     const reservation = await inventory.reserveInventory({ orderId, lines: priced.lines.map(({ sku, quantity }) => ({ sku, quantity })), ttlSeconds: settings.reservationTtlSeconds });
     if (reservation.state !== 'held') throw ApplicationFailure.nonRetryable(`the reservation is already ${reservation.state}`, 'ReservationLost');
     compensations.push({ name: 'release inventory', run: () => inventory.releaseInventory({ orderId, reason: `order ${state.status.toLowerCase()}` }).then(() => undefined) });
 
-    await orders.createOrder({ orderId, cartId: input.cartId, accountId: input.accountId, priced, shippingAddress: order.shippingAddress, shippingMethod: order.shippingMethod, workflowId: workflowInfo().workflowId });
+    await orders.createOrder({
+      orderId,
+      cartId: input.cartId,
+      accountId: input.accountId,
+      priced,
+      shippingCountry,
+      ...(order.shippingAddressSealed ? { shippingAddressSealed: order.shippingAddressSealed } : { shippingAddress: order.shippingAddress }),
+      shippingMethod: order.shippingMethod,
+      workflowId: workflowInfo().workflowId,
+    });
     state.orderId = orderId;
     compensations.push({ name: 'give the lines back', run: () => orders.restoreCart({ cartId: input.cartId, orderId }).then(() => undefined) });
     upsertSearchAttributes([
@@ -224,7 +239,7 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
       await waitFor(() => payment.phase === 'authorised', settings.paymentStepTimeoutMs, new OrderEnded('FAILED', 'payment confirmation never came'));
     }
 
-    const countriesDiffer = request?.billingCountry !== undefined && request.billingCountry !== request.shippingAddress.country;
+    const countriesDiffer = request?.billingCountry !== undefined && request.billingCountry !== destinationOf(request);
     if (totalAmount >= settings.fraudReviewThreshold || countriesDiffer) {
       // The units stay held for as long as a human may take to decide, not just the checkout's usual hold.
       await inventory.extendInventoryReservation({ orderId: state.orderId!, until: new Date(Date.now() + settings.fraudReviewTimeoutMs + settings.reservationTtlSeconds * 1000).toISOString() });

@@ -56,7 +56,14 @@ export const defaultCheckoutSettings: CheckoutSettings = {
 };
 
 export interface PlaceOrderRequest {
-  shippingAddress: ShippingAddress;
+  /**
+   * The address sealed by the API (`sealCheckoutAddress`): workflow histories hold personal data only
+   * encrypted. Only the country, which pricing and the fraud rule need, travels in clear.
+   */
+  shippingAddressSealed?: string;
+  shippingCountry?: string;
+  /** Checkouts accepted before addresses were sealed carried it in clear; their histories still replay. */
+  shippingAddress?: ShippingAddress;
   shippingMethod: 'standard' | 'express' | 'pickup';
   /** The provider's card token (`tok_…`): card numbers never reach Comptoir. */
   paymentToken: string;
