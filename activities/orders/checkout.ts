@@ -57,7 +57,7 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
       cartId: string;
       accountId: string;
       priced: PricedCart;
-      shippingCountry: string;
+      shippingCountry?: string;
       /** Sealed by the API for this cart; or, from checkouts accepted before sealing, the address itself. */
       shippingAddressSealed?: string;
       shippingAddress?: ShippingAddress;
@@ -81,7 +81,8 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
             taxAmount: priced.taxAmount,
             totalAmount: priced.totalAmount,
             shippingMethod: input.shippingMethod,
-            shippingCountry: input.shippingCountry,
+            // A task scheduled by the checkout code of before sealed addresses carries only the address.
+            shippingCountry: input.shippingCountry ?? input.shippingAddress?.country ?? '',
             shippingAddressEnc: encryptPii(config.pii.keyring, address, piiFields.orderShippingAddress.context(input.orderId)),
             workflowId: input.workflowId,
           },

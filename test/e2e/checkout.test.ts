@@ -137,7 +137,11 @@ describe('checkout', () => {
     const after = await stock(sku('MUG'));
     assert.equal(after.reserved - before.reserved, 2, 'paid units stay held for fulfilment');
     // The confirmation is queued once for the customer, and a retried step queues nothing more.
-    const queued = await api.deps.db.select().from(notificationOutbox).where(eq(notificationOutbox.dedupeKey, `order_confirmed:${placed.orderId}`));
+    // The message is the saga's last step, just after the CONFIRMED status.
+    const queued = await waitFor(async () => {
+      const rows = await api.deps.db.select().from(notificationOutbox).where(eq(notificationOutbox.dedupeKey, `order_confirmed:${placed.orderId}`));
+      return rows.length > 0 ? rows : undefined;
+    }, { what: 'the order confirmation queued' });
     assert.equal(queued.length, 1);
     assert.equal(queued[0]!.accountId, customer.accountId);
     const activities = createCheckoutActivities({ db: api.deps.db, config, logger: api.deps.logger });
