@@ -113,10 +113,10 @@ export async function releaseIdempotencyKey(db: Executor, claim: IdempotencyClai
  * until none is left. Idempotent: a second run finds nothing. Expired rows are already ignored by
  * the claim, so purging is housekeeping, not correctness.
  */
-export async function purgeExpiredIdempotencyKeys(db: Executor, options: { batchSize?: number } = {}): Promise<number> {
+export async function purgeExpiredIdempotencyKeys(db: Executor, options: { batchSize?: number; maxBatches?: number } = {}): Promise<number> {
   const batchSize = options.batchSize ?? 1_000;
   let purged = 0;
-  for (;;) {
+  for (let batch = 0; batch < (options.maxBatches ?? Number.POSITIVE_INFINITY); batch++) {
     const rows = await db.execute<{ key: string }>(sql`
       DELETE FROM ${idempotencyKeys}
       WHERE (scope, key) IN (
@@ -129,6 +129,7 @@ export async function purgeExpiredIdempotencyKeys(db: Executor, options: { batch
     purged += rows.length;
     if (rows.length < batchSize) return purged;
   }
+  return purged;
 }
 
 /** Every key of one scope, e.g. `account:<id>` when the account is erased (GDPR); returns how many. */

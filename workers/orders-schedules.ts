@@ -1,4 +1,11 @@
-import { cartExpiryScheduleId, cartExpiryWorkflowType, orderReconciliationScheduleId, orderReconciliationWorkflowType } from '../workflows/orders/definitions';
+import {
+  cartExpiryScheduleId,
+  cartExpiryWorkflowType,
+  idempotencyKeyPurgeScheduleId,
+  idempotencyKeyPurgeWorkflowType,
+  orderReconciliationScheduleId,
+  orderReconciliationWorkflowType,
+} from '../workflows/orders/definitions';
 import type { WorkerContext } from './runtime';
 import { ensureSchedule } from './schedules';
 
@@ -23,5 +30,17 @@ export function ensureOrderReconciliationSchedule(context: WorkerContext): Promi
     every: '10 minutes',
     catchupWindow: '10 minutes',
     workflowExecutionTimeout: '10 minutes',
+  });
+}
+
+/** Deletes idempotency keys past their 24 h, hourly, on the orders queue. */
+export function ensureIdempotencyKeyPurgeSchedule(context: WorkerContext): Promise<string> {
+  return ensureSchedule(context, {
+    scheduleId: idempotencyKeyPurgeScheduleId(context.config.TASK_QUEUE_PREFIX),
+    workflowType: idempotencyKeyPurgeWorkflowType,
+    taskQueue: context.config.taskQueues.orders,
+    every: '1 hour',
+    catchupWindow: '1 hour',
+    workflowExecutionTimeout: '30 minutes',
   });
 }

@@ -6,7 +6,7 @@ import { ensureSearchIndexSync } from './search-sync';
 import { ensureReservationSweepSchedule } from './inventory-schedules';
 import { createIdentityWorker } from './queues/identity';
 import { createOrdersWorker } from './queues/orders';
-import { ensureCartExpirySchedule, ensureOrderReconciliationSchedule } from './orders-schedules';
+import { ensureCartExpirySchedule, ensureIdempotencyKeyPurgeSchedule, ensureOrderReconciliationSchedule } from './orders-schedules';
 import { createPaymentsWorker } from './queues/payments';
 import { ensurePaymentWebhookDelivery } from './payment-webhooks';
 import { ensureSigningKeyRotationSchedule } from './identity-schedules';
@@ -40,6 +40,7 @@ export async function runWorkers(names: WorkerName[]): Promise<void> {
   if (names.includes('orders')) {
     await ensureCartExpirySchedule(context);
     await ensureOrderReconciliationSchedule(context);
+    await ensureIdempotencyKeyPurgeSchedule(context);
   }
   if (names.includes('identity')) {
     await ensureSigningKeyRotationSchedule(context);

@@ -9,6 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
+import { Client } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { idempotent, type IdempotencyOptions } from '../../api/idempotency';
@@ -26,7 +27,9 @@ import { createAddress, maxAddressesPerAccount } from '../../identity/addresses'
 import { startSession } from '../../identity/sessions';
 import { adminHeaders, signedInAs, type SignedIn } from '../support/identity';
 import { fields, json, problem, type Problem } from '../support/http';
-import { startApi, testConfig, waitFor } from '../support/stack';
+import { recordHistory } from '../support/histories';
+import { startApi, startWorker, testConfig, waitFor } from '../support/stack';
+import { ensureIdempotencyKeyPurgeSchedule } from '../../workers/orders-schedules';
 
 const config = testConfig('idempotency');
 let api: Awaited<ReturnType<typeof startApi>>;
@@ -467,5 +470,38 @@ describe('the claim (db/idempotency.ts)', () => {
     const left = await db().select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.scope, scope));
     assert.deepEqual(left.map((r) => r.key), [live]);
     assert.equal(await purgeExpiredIdempotencyKeys(db(), { batchSize: 2 }), 0);
+  });
+
+  test('a purge stops after maxBatches, leaving the rest for the next run', async () => {
+    const scope = `test:${randomUUID()}`;
+    for (let i = 0; i < 5; i++) assert.ok(await claimIdempotencyKey(db(), { scope, key: newKey(), requestHash: 'A', ttlMs: -1_000 }));
+    assert.equal(await purgeExpiredIdempotencyKeys(db(), { batchSize: 2, maxBatches: 1 }), 2);
+    assert.ok((await purgeExpiredIdempotencyKeys(db(), { batchSize: 2 })) >= 3);
+  });
+
+  test('the hourly Schedule purges expired keys through Temporal', async () => {
+    const scope = `test:${randomUUID()}`;
+    const expired = newKey();
+    const live = newKey();
+    assert.ok(await claimIdempotencyKey(db(), { scope, key: expired, requestHash: 'A', ttlMs: -1_000 }));
+    assert.ok(await claimIdempotencyKey(db(), { scope, key: live, requestHash: 'A' }));
+    const worker = await startWorker(config);
+    try {
+      const scheduleId = await ensureIdempotencyKeyPurgeSchedule(worker.context);
+      const handle = new Client({ connection: worker.context.connection, namespace: config.TEMPORAL_NAMESPACE }).schedule.getHandle(scheduleId);
+      assert.equal((await handle.describe()).spec.intervals?.[0]?.every, 3_600_000);
+      await handle.trigger();
+      const keysOfScope = async () => (await db().select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.scope, scope))).map((r) => r.key);
+      await waitFor(async () => !(await keysOfScope()).includes(expired), { what: 'the expired key purged' });
+      assert.deepEqual(await keysOfScope(), [live]);
+      const started = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+      assert.ok(started, 'the schedule started a run');
+      const client = new Client({ connection: worker.context.connection, namespace: config.TEMPORAL_NAMESPACE });
+      await client.workflow.getHandle(started).result();
+      await recordHistory(client, started, 'idempotencyKeyPurge');
+      await handle.delete();
+    } finally {
+      await worker.stop();
+    }
   });
 });

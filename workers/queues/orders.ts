@@ -2,6 +2,7 @@ import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createReservationActivities } from '../../activities/inventory/reservations';
 import { createCheckoutActivities } from '../../activities/orders/checkout';
 import { createCartActivities } from '../../activities/orders/carts';
+import { createIdempotencyActivities } from '../../activities/orders/idempotency';
 import { createReconciliationActivities } from '../../activities/orders/reconciliation';
 import { workflowsPath, type WorkerContext } from '../runtime';
 
@@ -17,7 +18,7 @@ export async function createOrdersWorker(context: WorkerContext, workflowBundle?
     namespace: context.config.TEMPORAL_NAMESPACE,
     taskQueue: context.config.taskQueues.orders,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: { ...createCheckoutActivities(deps), ...createCartActivities(deps), ...createReservationActivities(deps), ...createReconciliationActivities(deps) },
+    activities: { ...createCheckoutActivities(deps), ...createCartActivities(deps), ...createReservationActivities(deps), ...createReconciliationActivities(deps), ...createIdempotencyActivities(deps) },
     plugins: [context.otelPlugin],
     shutdownGraceTime: '10s',
   });

@@ -12,6 +12,8 @@ export const cartExpiryWorkflowType = 'cartExpiry';
 export const cartExpiryScheduleId = (prefix: string) => `${prefix}cart-expiry`;
 export const orderReconciliationWorkflowType = 'orderReconciliation';
 export const orderReconciliationScheduleId = (prefix: string) => `${prefix}order-reconciliation`;
+export const idempotencyKeyPurgeWorkflowType = 'idempotencyKeyPurge';
+export const idempotencyKeyPurgeScheduleId = (prefix: string) => `${prefix}idempotency-key-purge`;
 
 export interface ShippingAddress {
   name: string;

@@ -1,3 +1,4 @@
 export { checkout } from './checkout';
 export { cartExpiry } from './cartExpiry';
 export { orderReconciliation } from './orderReconciliation';
+export { idempotencyKeyPurge } from './idempotencyKeyPurge';
