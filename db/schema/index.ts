@@ -1,5 +1,6 @@
 export * from './catalog';
 export * from './inventory';
+export * from './marketing';
 export * from './identity';
 export * from './notifications';
 export * from './orders';
