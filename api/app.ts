@@ -25,6 +25,7 @@ import { rateLimitRules } from '../platform/rate-limit';
 import { identityRoutes } from './identity/index';
 import { orderRoutes } from './orders/index';
 import { paymentRoutes } from './payments/index';
+import { adminPromotionRoutes } from './marketing/promotions';
 import { oauthTokenContentTypes, oauthTokenPath } from './identity/partners';
 import { routeOf } from './route';
 import { createHttpMetrics } from './metrics';
@@ -167,6 +168,7 @@ export function createApp(deps: AppDeps) {
   identityRoutes(app);
   orderRoutes(app);
   paymentRoutes(app);
+  adminPromotionRoutes(app);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

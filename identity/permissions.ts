@@ -23,7 +23,11 @@ export const permissions = [
   'orders:read',
   /** Act on any order: fraud decisions, cancellations on a customer's behalf. */
   'orders:manage',
+  /** Refund part of a captured payment without a return (a goodwill gesture by support); audited. */
+  'refunds:goodwill',
   'pii:rotate',
+  /** Create and change promotions and coupons, and preview them on a cart. */
+  'promotions:manage',
   'webhooks:payments',
   'webhooks:shipments',
 ] as const;
@@ -36,9 +40,9 @@ const customer: Permission[] = ['public', 'account:self'];
 
 export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
   customer: new Set(customer),
-  support: new Set([...customer, 'orders:read']),
-  catalog_manager: new Set([...customer, 'catalog:write', 'catalog:import', 'search:manage']),
-  ops: new Set([...customer, 'orders:read', 'orders:manage']),
+  support: new Set([...customer, 'orders:read', 'refunds:goodwill']),
+  catalog_manager: new Set([...customer, 'catalog:write', 'catalog:import', 'search:manage', 'promotions:manage']),
+  ops: new Set([...customer, 'orders:read', 'orders:manage', 'refunds:goodwill']),
   admin: new Set([
     ...customer,
     'catalog:write',
@@ -51,6 +55,8 @@ export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
     'pii:rotate',
     'orders:read',
     'orders:manage',
+    'refunds:goodwill',
+    'promotions:manage',
   ]),
 };
 
