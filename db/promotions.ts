@@ -189,3 +189,25 @@ export async function commitRedemptions(db: Executor, orderId: string): Promise<
 export async function redemptionsOf(db: Executor, orderId: string) {
   return db.select().from(promotionRedemptions).where(eq(promotionRedemptions.orderId, orderId)).orderBy(asc(promotionRedemptions.promotionId));
 }
+
+/** What targeting needs of each SKU: its product, and its categories with every ancestor (a promotion on `kitchen` covers `kitchen/cups`). */
+export async function targetingFactsOf(db: Executor, skus: string[]): Promise<Map<string, { productId: string; categoryIds: string[] }>> {
+  if (skus.length === 0) return new Map();
+  const rows = await db.execute<{ sku: string; product_id: string; category_ids: string[] | null }>(sql`
+    SELECT v.sku, v.product_id::text AS product_id,
+           array_remove(array_agg(DISTINCT ancestor.id::text), NULL) AS category_ids
+    FROM catalog.variants v
+    LEFT JOIN catalog.product_categories pc ON pc.product_id = v.product_id
+    LEFT JOIN catalog.categories c ON c.id = pc.category_id
+    LEFT JOIN catalog.categories ancestor ON c.path = ancestor.path OR c.path LIKE ancestor.path || '/%'
+    WHERE v.sku IN (${sql.join(skus.map((sku) => sql`${sku}`), sql`, `)})
+    GROUP BY v.sku, v.product_id`);
+  return new Map(rows.map((row) => [row.sku, { productId: row.product_id, categoryIds: (row.category_ids ?? []).sort() }]));
+}
+
+/** True when the customer has no order that got as far as payment (failed and cancelled checkouts do not count). */
+export async function isFirstOrder(db: Executor, accountId: string): Promise<boolean> {
+  const [row] = await db.execute<{ ordered: boolean }>(sql`
+    SELECT EXISTS (SELECT 1 FROM orders.orders WHERE account_id = ${accountId} AND status NOT IN ('PENDING', 'PAYMENT_PENDING', 'AWAITING_CONFIRMATION', 'FAILED', 'CANCELLED')) AS ordered`);
+  return !row?.ordered;
+}

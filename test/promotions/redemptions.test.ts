@@ -16,7 +16,11 @@ import {
   redemptionsOf,
   releaseRedemptions,
   reserveRedemptions,
+  targetingFactsOf,
 } from '../../db/promotions';
+import { upsertProduct } from '../../db/catalog';
+import { categories } from '../../db/schema/catalog';
+import { evaluatePromotions } from '../../promotions/pricing';
 import { promotions } from '../../db/schema/marketing';
 import { connectPostgres, type Postgres } from '../../platform/postgres';
 
@@ -121,5 +125,34 @@ describe('promotion budgets', () => {
     const code = await coupon('CANDIDATE');
     const found = await candidatePromotions(pg.db, 'CHF', [` candidate-${run.toLowerCase()} `]);
     assert.deepEqual(found.map((row) => row.id).sort(), [automatic.id, code.id].sort());
+  });
+});
+
+describe('promotions on a real cart (promotions/pricing.ts)', () => {
+  test('a category promotion covers products filed in its sub-categories; coupons and first orders as the engine says', async () => {
+    const top = `promo-${run.toLowerCase()}`;
+    const sku = `PROMO-${run}-CUP`;
+    const other = `PROMO-${run}-LAMP`;
+    await pg.db.transaction(async (tx) => {
+      const chain = [
+        { path: top, slug: top, name: 'Promo kitchen', parentPath: null },
+        { path: `${top}/cups`, slug: 'cups', name: 'Cups', parentPath: top },
+      ];
+      await upsertProduct(tx, { slug: `cup-${run.toLowerCase()}`, title: 'Cup', description: '', status: 'published', attributes: {}, categories: [chain], variants: [{ sku, title: 'Cup', options: {}, prices: [{ currency: 'EUR', amount: 1200 }] }] });
+      await upsertProduct(tx, { slug: `lamp-${run.toLowerCase()}`, title: 'Lamp', description: '', status: 'published', attributes: {}, categories: [], variants: [{ sku: other, title: 'Lamp', options: {}, prices: [{ currency: 'EUR', amount: 3000 }] }] });
+    });
+    const [topCategory] = await pg.db.select({ id: categories.id }).from(categories).where(eq(categories.path, top));
+    const facts = await targetingFactsOf(pg.db, [sku, other]);
+    assert.ok(facts.get(sku)!.categoryIds.includes(topCategory!.id), 'the ancestor category counts');
+    assert.deepEqual(facts.get(other)!.categoryIds, []);
+
+    const promotion = await insertPromotion(pg.db, { name: 'Kitchen -25 %', code: `KITCHEN-${run}`, currency: 'EUR', effect: { type: 'percent_off', basisPoints: 2500 }, target: { categoryIds: [topCategory!.id] }, firstOrderOnly: true });
+    const request = { currency: 'EUR', lines: [{ sku, unitAmount: 1200, quantity: 2 }, { sku: other, unitAmount: 3000, quantity: 1 }], shippingAmount: 490, now: new Date(), accountId: randomUUID() };
+    const withCode = await evaluatePromotions(pg.db, { ...request, codes: [`kitchen-${run}`] });
+    assert.deepEqual(withCode.lineDiscounts, { [sku]: 600 });
+    assert.equal(withCode.applied[0]?.promotionId, promotion.id);
+    assert.equal((await evaluatePromotions(pg.db, { ...request, codes: [] })).totalDiscount, 0, 'a coupon needs its code');
+    const guest = await evaluatePromotions(pg.db, { currency: 'EUR', lines: request.lines, shippingAmount: 490, now: new Date(), codes: [`KITCHEN-${run}`] });
+    assert.deepEqual(guest.refused.map((r) => r.reason), ['first_order_only'], 'a guest is not known to be on a first order');
   });
 });
