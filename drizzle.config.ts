@@ -4,6 +4,6 @@ export default defineConfig({
   dialect: 'postgresql',
   schema: './db/schema/index.ts',
   out: './db/migrations',
-  schemaFilter: ['catalog', 'inventory', 'marketing', 'identity', 'notifications', 'orders', 'payments', 'ops'],
+  schemaFilter: ['catalog', 'inventory', 'marketing', 'identity', 'notifications', 'orders', 'payments', 'ops', 'fulfilment', 'invoicing', 'loyalty'],
   dbCredentials: { url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/comptoir' },
 });

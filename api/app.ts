@@ -24,8 +24,14 @@ import { byClientIp, rateLimit } from './rate-limit';
 import { rateLimitRules } from '../platform/rate-limit';
 import { identityRoutes } from './identity/index';
 import { orderRoutes } from './orders/index';
+import { invoiceRoutes } from './invoicing/invoices';
 import { paymentRoutes } from './payments/index';
+import { fulfilmentRoutes } from './fulfilment/index';
+import { returnRoutes } from './returns/index';
+import { notificationRoutes } from './notifications/index';
 import { adminPromotionRoutes } from './marketing/promotions';
+import { adminCampaignRoutes } from './marketing/campaigns';
+import { loyaltyRoutes } from './loyalty/index';
 import { oauthTokenContentTypes, oauthTokenPath } from './identity/partners';
 import { routeOf } from './route';
 import { createHttpMetrics } from './metrics';
@@ -167,8 +173,14 @@ export function createApp(deps: AppDeps) {
   relatedRoutes(app);
   identityRoutes(app);
   orderRoutes(app);
+  invoiceRoutes(app);
   paymentRoutes(app);
+  fulfilmentRoutes(app);
+  returnRoutes(app);
+  notificationRoutes(app);
   adminPromotionRoutes(app);
+  adminCampaignRoutes(app);
+  loyaltyRoutes(app);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

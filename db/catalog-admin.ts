@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { TaxCategory } from '../orders/tax';
 import type { Executor } from '../platform/postgres';
 import { pricesOfVariants } from './catalog';
 import { recordCatalogEvent } from './outbox';
@@ -71,6 +72,8 @@ export interface NewProduct {
   brand: string | null;
   status: 'draft' | 'published';
   attributes: Record<string, string | number | boolean>;
+  /** Left out on insert: the column's default, `standard`. */
+  taxCategory?: TaxCategory;
 }
 
 export async function insertProduct(tx: Executor, values: NewProduct): Promise<string> {

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import type { TaxCategory } from '../orders/tax';
 import type { Database, Executor } from '../platform/postgres';
 import { recordCatalogEvent } from './outbox';
 import { categories, media, prices, productCategories, products, variants } from './schema/catalog';
@@ -12,6 +13,8 @@ export interface ProductDraft {
   brand?: string;
   status: 'draft' | 'published';
   attributes: Record<string, string | number | boolean>;
+  /** Absent: a new product is `standard`, an existing one keeps the category it has (feeds without the field leave it alone). */
+  taxCategory?: TaxCategory;
   categories: { path: string; slug: string; name: string; parentPath: string | null }[][];
   variants: {
     sku: string;
@@ -72,15 +75,18 @@ export async function upsertProduct(tx: Executor, draft: ProductDraft): Promise<
     brand: draft.brand ?? null,
     status: draft.status,
     attributes: draft.attributes,
+    ...(draft.taxCategory ? { taxCategory: draft.taxCategory } : {}),
   };
+  // Without a category in the draft, the stored one is compared with itself: it neither changes nor counts as a change.
+  const taxCategory = draft.taxCategory ? sql`excluded.tax_category` : sql`${products.taxCategory}`;
   await tx
     .insert(products)
     .values(values)
     .onConflictDoUpdate({
       target: products.slug,
       set: { ...values, updatedAt: sql`now()` },
-      setWhere: sql`(${products.title}, ${products.description}, ${products.brand}, ${products.status}, ${products.attributes})
-        IS DISTINCT FROM (excluded.title, excluded.description, excluded.brand, excluded.status, excluded.attributes)`,
+      setWhere: sql`(${products.title}, ${products.description}, ${products.brand}, ${products.status}, ${products.attributes}, ${products.taxCategory})
+        IS DISTINCT FROM (excluded.title, excluded.description, excluded.brand, excluded.status, excluded.attributes, ${taxCategory})`,
     })
     .returning({ id: products.id })
     .then(track);
@@ -436,6 +442,8 @@ export interface VariantForSale {
   /** Null when the variant has no price in the requested currency. */
   amount: number | null;
   weightGrams: number | null;
+  /** The product's VAT category; `standard` when not said. */
+  taxCategory?: TaxCategory;
 }
 
 export async function variantsForSale(db: Executor, skus: string[], currency: string): Promise<Map<string, VariantForSale>> {
@@ -449,6 +457,7 @@ export async function variantsForSale(db: Executor, skus: string[], currency: st
       status: products.status,
       amount: prices.amount,
       weightGrams: variants.weightGrams,
+      taxCategory: products.taxCategory,
     })
     .from(variants)
     .innerJoin(products, eq(products.id, variants.productId))
@@ -464,6 +473,7 @@ export async function variantsForSale(db: Executor, skus: string[], currency: st
         published: row.status === 'published',
         amount: row.amount ?? null,
         weightGrams: row.weightGrams ?? null,
+        taxCategory: row.taxCategory,
       },
     ]),
   );

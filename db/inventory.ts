@@ -40,3 +40,42 @@ export async function availableBySku(db: Executor, skus: string[]): Promise<Map<
     .groupBy(stockLevels.sku);
   return new Map(rows.map((r) => [r.sku, r.available]));
 }
+
+/**
+ * Adds units back on hand (a return restocked): one upsert per (sku, location), in the byte order
+ * reservations lock rows in, with a stock event so availability follows. Not idempotent by itself: the
+ * caller marks what it restocked in the same transaction (db/returns.ts does, once per return line).
+ */
+export async function receiveStock(tx: Executor, units: { sku: string; location: string; quantity: number }[]): Promise<void> {
+  const positive = units.filter((unit) => unit.quantity > 0).sort((a, b) => byteOrder(a.sku, b.sku) || byteOrder(a.location, b.location));
+  for (const unit of positive) {
+    await tx
+      .insert(stockLevels)
+      .values({ sku: unit.sku, location: unit.location, onHand: unit.quantity })
+      .onConflictDoUpdate({ target: [stockLevels.sku, stockLevels.location], set: { onHand: sql`${stockLevels.onHand} + ${unit.quantity}`, updatedAt: sql`now()` } });
+  }
+  await recordStockChanges(tx, [...new Set(positive.map((unit) => unit.sku))]);
+}
+
+/** Some units asked of `takeAvailableUnits` are not available (on hand − reserved) at their location; nothing was taken. */
+export class UnitsUnavailable extends Error {
+  override readonly name = 'UnitsUnavailable';
+}
+
+/**
+ * Takes units off the shelf without a reservation (a replacement parcel for one the carrier lost), only
+ * from what is available (on hand − reserved), so units promised to other orders are never taken: all
+ * or nothing, in the byte order reservations lock rows in. Not idempotent by itself: the caller marks
+ * what it took in the same transaction (db/fulfilment.ts does, once per replacement shipment).
+ */
+export async function takeAvailableUnits(tx: Executor, units: { sku: string; location: string; quantity: number }[]): Promise<void> {
+  const positive = units.filter((unit) => unit.quantity > 0).sort((a, b) => byteOrder(a.sku, b.sku) || byteOrder(a.location, b.location));
+  for (const unit of positive) {
+    const taken = await tx.execute(sql`
+      UPDATE ${stockLevels} SET on_hand = on_hand - ${unit.quantity}, updated_at = now()
+      WHERE sku = ${unit.sku} AND location = ${unit.location} AND on_hand - reserved >= ${unit.quantity}
+      RETURNING sku`);
+    if (taken.length === 0) throw new UnitsUnavailable(`${unit.quantity} × ${unit.sku} not available at ${unit.location}`);
+  }
+  await recordStockChanges(tx, [...new Set(positive.map((unit) => unit.sku))]);
+}

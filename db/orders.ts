@@ -1,4 +1,6 @@
 import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
+import { enqueueOrderEvent } from '../notifications/order-events';
+import type { Config } from '../platform/config';
 import type { Executor } from '../platform/postgres';
 import { carts, orderLines, orderRecords, orderStatusHistory, type OrderStatus } from './schema/orders';
 
@@ -18,17 +20,33 @@ export async function insertOrder(
   return true;
 }
 
-/** Moves the order to `status` and appends it to the history, unless it is already there (retries change nothing). */
-export async function setOrderStatus(tx: Executor, orderId: string, status: OrderStatus, reason: string | null): Promise<boolean> {
+/**
+ * Moves the order to `status` and appends it to the history, unless it is already there (retries change
+ * nothing). A status the customer is told about queues its order event in the same transaction: the
+ * message exists if and only if the status does, and once per order (the dedupe key names the status).
+ * Shipping statuses are told by fulfilment, per shipment, not here.
+ */
+export async function setOrderStatus(tx: Executor, config: Pick<Config, 'pii'>, orderId: string, status: OrderStatus, reason: string | null): Promise<boolean> {
   const changed = await tx
     .update(orderRecords)
     .set({ status, statusReason: reason, updatedAt: sql`now()` })
     .where(and(eq(orderRecords.id, orderId), or(ne(orderRecords.status, status), sql`${orderRecords.statusReason} IS DISTINCT FROM ${reason}`)))
-    .returning({ id: orderRecords.id });
-  if (changed.length === 0) return false;
+    .returning({ id: orderRecords.id, accountId: orderRecords.accountId, totalAmount: orderRecords.totalAmount, currency: orderRecords.currency });
+  const order = changed[0];
+  if (!order) return false;
   await tx.insert(orderStatusHistory).values({ orderId, status, reason });
+  if (status === 'CONFIRMED') {
+    // The key the confirmation has always had, so an order confirmed before this hook is not told twice.
+    await enqueueOrderEvent(tx, config, { orderId, accountId: order.accountId, event: 'order_confirmed', data: { totalAmount: order.totalAmount, currency: order.currency }, dedupeKey: orderConfirmedKey(orderId) });
+  } else if (status === 'CANCELLED' || status === 'FAILED') {
+    // The reason is for staff (a provider's wording, a compensation's name): the message says what happens next instead.
+    const event = status === 'CANCELLED' ? 'order_cancelled' : 'order_failed';
+    await enqueueOrderEvent(tx, config, { orderId, accountId: order.accountId, event, data: {}, dedupeKey: `${event}:${orderId}` });
+  }
   return true;
 }
+
+export const orderConfirmedKey = (orderId: string) => `order_confirmed:${orderId}`;
 
 export async function orderById(db: Executor, orderId: string): Promise<OrderRow | undefined> {
   const [row] = await db.select().from(orderRecords).where(eq(orderRecords.id, orderId));

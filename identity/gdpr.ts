@@ -27,12 +27,16 @@ import {
 import type { Config } from '../platform/config';
 import { deleteIdempotencyKeysOfScope } from '../db/idempotency';
 import { eraseOrders, exportOrders } from '../orders/gdpr';
+import { eraseInvoices, exportInvoices } from '../invoicing/gdpr';
 import { decryptPii } from '../platform/pii';
 import type { Database } from '../platform/postgres';
 import { listAddresses } from './addresses';
 import { consentHistory, currentConsents, type ConsentEvent } from './consents';
 import { piiFields } from './pii-fields';
 import { revokeAccountSessions } from './sessions';
+import { inAppMessagesOf } from '../db/notifications';
+import { inAppView } from '../notifications/in-app';
+import { preferencesOf } from '../notifications/preferences';
 
 export interface PersonalDataDomain {
   /** Stable: erasure workflow histories record it. */
@@ -119,7 +123,11 @@ export const identityDomain: PersonalDataDomain = {
 export const notificationsDomain: PersonalDataDomain = {
   domain: 'notifications',
   async export(db, _config, accountId) {
-    return { messages: (await outboxRowsOf(db, accountId)).map(({ template, channel, createdAt, deliveredAt }) => ({ template, channel, createdAt, deliveredAt })) };
+    return {
+      messages: (await outboxRowsOf(db, accountId)).map(({ template, channel, createdAt, deliveredAt }) => ({ template, channel, createdAt, deliveredAt })),
+      inAppMessages: (await inAppMessagesOf(db, accountId, 10_000)).map(inAppView),
+      preferences: await preferencesOf(db, accountId),
+    };
   },
   erase: (db, _config, accountId) => wipeOutboxRows(db, accountId),
 };
@@ -158,6 +166,16 @@ export const ordersDomain: PersonalDataDomain = {
   erase: (db, _config, accountId) => eraseOrders(db, accountId),
 };
 
+/**
+ * Invoices and credit notes are legal records (invoicing/gdpr.ts): their financial facts are kept, and the
+ * encrypted buyer block is kept until the retention period ends, then erased.
+ */
+export const invoicingDomain: PersonalDataDomain = {
+  domain: 'invoicing',
+  export: (db, config, accountId) => exportInvoices(db, config, accountId),
+  erase: (db, _config, accountId) => eraseInvoices(db, accountId),
+};
+
 /** Stored answers of `Idempotency-Key` requests (they may echo an address back), kept 24 h at most anyway. */
 export const idempotencyDomain: PersonalDataDomain = {
   domain: 'idempotency',
@@ -167,7 +185,7 @@ export const idempotencyDomain: PersonalDataDomain = {
 };
 
 /** In erasure order: identity first, so the person can no longer sign in while the rest is erased. */
-export const personalDataDomains: readonly PersonalDataDomain[] = [identityDomain, notificationsDomain, ordersDomain, idempotencyDomain, auditDomain];
+export const personalDataDomains: readonly PersonalDataDomain[] = [identityDomain, notificationsDomain, ordersDomain, invoicingDomain, idempotencyDomain, auditDomain];
 
 export function personalDataDomain(name: string): PersonalDataDomain | undefined {
   return personalDataDomains.find((entry) => entry.domain === name);

@@ -28,6 +28,8 @@ export const permissions = [
   'pii:rotate',
   /** Create and change promotions and coupons, and preview them on a cart. */
   'promotions:manage',
+  /** Define, launch, pause, resume and cancel marketing campaigns, and follow their progress. */
+  'campaigns:manage',
   'webhooks:payments',
   'webhooks:shipments',
 ] as const;
@@ -41,7 +43,7 @@ const customer: Permission[] = ['public', 'account:self'];
 export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
   customer: new Set(customer),
   support: new Set([...customer, 'orders:read', 'refunds:goodwill']),
-  catalog_manager: new Set([...customer, 'catalog:write', 'catalog:import', 'search:manage', 'promotions:manage']),
+  catalog_manager: new Set([...customer, 'catalog:write', 'catalog:import', 'search:manage', 'promotions:manage', 'campaigns:manage']),
   ops: new Set([...customer, 'orders:read', 'orders:manage', 'refunds:goodwill']),
   admin: new Set([
     ...customer,
@@ -57,6 +59,7 @@ export const rolePermissions: Record<Role, ReadonlySet<Permission>> = {
     'orders:manage',
     'refunds:goodwill',
     'promotions:manage',
+    'campaigns:manage',
   ]),
 };
 

@@ -29,6 +29,8 @@ export const piiFields = {
   totpSecret: field('identity.totp_factors', 'secret_enc', 'account_id'),
   signingKeyPrivate: field('identity.signing_keys', 'private_jwk_enc', 'kid'),
   orderShippingAddress: field('orders.orders', 'shipping_address_enc'),
+  /** The buyer as invoiced: kept for the legal retention period even after an erasure (invoicing/gdpr.ts). */
+  invoiceBuyer: field('invoicing.invoices', 'buyer_enc'),
   notificationRecipient: field('notifications.outbox', 'recipient_enc'),
   notificationPayload: field('notifications.outbox', 'payload_enc'),
 } as const satisfies Record<string, PiiField>;

@@ -6,7 +6,7 @@
  */
 import type { VariantForSale } from '../db/catalog';
 import { shippingCost, type ShippingMethod } from './shipping';
-import { includedVat, vatRate } from './tax';
+import { includedVat, shippingVat, vatRate } from './tax';
 
 export const maxQuantityPerLine = 20;
 
@@ -24,6 +24,8 @@ export interface PricedLine {
   quantity: number;
   unitAmount: number;
   lineAmount: number;
+  /** Taken off `lineAmount` by promotions; the VAT is on what is left. */
+  discountAmount: number;
   taxAmount: number;
   /** A hint only: stock is reserved at checkout, not while the item sits in a cart. */
   available: number;
@@ -34,7 +36,11 @@ export interface PricedCart {
   currency: string;
   lines: PricedLine[];
   subtotalAmount: number;
+  /** What shipping costs the shopper, after any free-shipping promotion. */
   shippingAmount: number;
+  /** Taken off shipping by promotions (already out of `shippingAmount`). */
+  shippingDiscountAmount: number;
+  /** Taken off the lines by promotions: the sum of the lines' `discountAmount`. */
   discountAmount: number;
   taxAmount: number;
   totalAmount: number;
@@ -48,14 +54,20 @@ export interface PricingInput {
   variants: Map<string, VariantForSale>;
   availability: Map<string, number>;
   shipping?: { method: ShippingMethod; country: string };
+  /** Minor units off each line (by sku) and off shipping, as the promotions engine decided them. */
+  discounts?: { lines: Record<string, number>; shipping: number };
 }
 
 export function priceCart(input: PricingInput): PricedCart {
-  const rate = vatRate(input.shipping?.country);
+  const country = input.shipping?.country;
+  const rates = new Map<string, number>();
   const lines: PricedLine[] = [...input.lines]
     .sort((a, b) => a.sku.localeCompare(b.sku))
     .map((line) => {
       const variant = input.variants.get(line.sku);
+      // The same rate the invoice will use: destination and the product's tax category.
+      const rate = vatRate(country, variant?.taxCategory ?? 'standard');
+      rates.set(line.sku, rate);
       const available = Math.max(0, input.availability.get(line.sku) ?? 0);
       const unitAmount = variant?.amount ?? 0;
       const lineAmount = unitAmount * line.quantity;
@@ -68,30 +80,40 @@ export function priceCart(input: PricingInput): PricedCart {
             : line.quantity > available
               ? 'quantity_above_stock'
               : undefined;
+      const priced = problem && problem !== 'quantity_above_stock' ? 0 : lineAmount;
+      const discountAmount = Math.min(priced, Math.max(0, input.discounts?.lines[line.sku] ?? 0));
       return {
         sku: line.sku,
         title: variant?.title ?? line.sku,
         slug: variant?.slug ?? null,
         quantity: line.quantity,
         unitAmount,
-        lineAmount: problem && problem !== 'quantity_above_stock' ? 0 : lineAmount,
-        taxAmount: problem && problem !== 'quantity_above_stock' ? 0 : includedVat(lineAmount, rate),
+        lineAmount: priced,
+        discountAmount,
+        taxAmount: includedVat(priced - discountAmount, rate),
         available,
         ...(problem ? { problem } : {}),
       };
     });
   const subtotalAmount = lines.reduce((sum, line) => sum + line.lineAmount, 0);
+  const discountAmount = lines.reduce((sum, line) => sum + line.discountAmount, 0);
+  // The shipping price follows the goods before discounts: a coupon does not cost the shopper free delivery.
   const shipping = input.shipping ? shippingCost(input.shipping.method, input.currency, subtotalAmount) : 0;
-  const shippingAmount = shipping ?? 0;
-  const taxAmount = lines.reduce((sum, line) => sum + line.taxAmount, 0) + includedVat(shippingAmount, rate);
+  const shippingDiscountAmount = Math.min(shipping ?? 0, Math.max(0, input.discounts?.shipping ?? 0));
+  const shippingAmount = (shipping ?? 0) - shippingDiscountAmount;
+  // Shipping's VAT follows the goods as they are paid for, as the invoice splits it.
+  const goods = lines.map((line) => ({ grossAmount: line.lineAmount - line.discountAmount, rateBasisPoints: rates.get(line.sku)! }));
+  const shippingTax = shippingVat(country, shippingAmount, goods).reduce((sum, part) => sum + part.vatAmount, 0);
+  const taxAmount = lines.reduce((sum, line) => sum + line.taxAmount, 0) + shippingTax;
   return {
     currency: input.currency,
     lines,
     subtotalAmount,
     shippingAmount,
-    discountAmount: 0,
+    shippingDiscountAmount,
+    discountAmount,
     taxAmount,
-    totalAmount: subtotalAmount + shippingAmount,
+    totalAmount: subtotalAmount - discountAmount + shippingAmount,
     purchasable: lines.length > 0 && lines.every((line) => !line.problem) && shipping !== undefined,
   };
 }

@@ -56,6 +56,10 @@ const envSchema = z.object({
   PAYMENT_PROVIDER_URL: z.url().default('http://127.0.0.1:4010'),
   PAYMENT_PROVIDER_API_KEY: z.string().min(1).default('sk_test_sandbox'),
   PAYMENT_PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** The carrier's API (the sandbox carrier started by `npm start` and the tests, or a real carrier's adapter); its webhooks are signed with WEBHOOK_SIGNING_SECRET. */
+  CARRIER_URL: z.url().default('http://127.0.0.1:4020'),
+  CARRIER_API_KEY: z.string().min(1).default('ck_test_sandbox'),
+  CARRIER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** Requests per client address per minute across /v1 (stricter limits on sign-in routes apply too); 0 turns this one off. */
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   /** Behind one reverse proxy that appends the client address to X-Forwarded-For; off, the header is ignored. */
@@ -72,14 +76,42 @@ const envSchema = z.object({
   STAFF_OIDC_JWKS_URL: z.url().optional(),
   /** The client id Comptoir has at that issuer (the ID token's `aud`). */
   STAFF_OIDC_AUDIENCE: z.string().min(1).optional(),
-  /** Where messages to people go: `log` writes them to the log (development only), `file` drops one JSON file each in NOTIFICATION_DIR. */
-  NOTIFICATION_SINK: z.enum(['log', 'file']).default('log'),
+  /**
+   * Where email to people goes: `smtp` sends it through SMTP_URL; `log` writes it to the log (development
+   * only), `file` drops one JSON file each in NOTIFICATION_DIR (tests, a relay process).
+   */
+  NOTIFICATION_SINK: z.enum(['log', 'file', 'smtp']).default('log'),
   NOTIFICATION_DIR: z.string().optional(),
+  /** `smtp://user:password@host:587` (STARTTLS when offered) or `smtps://…:465`. Holds a password: never logged. */
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  /** The sender of every email, `Comptoir <orders@shop.example>`; its domain also names the Message-IDs. */
+  SMTP_FROM: z.string().min(3).default('Comptoir <no-reply@comptoir.localhost>'),
+  /** How long a message being sent stays claimed: a sender that died is replaced after it, so it must outlast one SMTP exchange. */
+  NOTIFICATION_SEND_LEASE_MS: z.coerce.number().int().min(1000).default(120_000),
+  /** Wait before the first retry of a failed message; each further failure doubles it, up to 6 hours. */
+  NOTIFICATION_RETRY_BASE_MS: z.coerce.number().int().min(0).default(30_000),
+  /** The seller printed on invoices and credit notes; the defaults are for development only, set the real ones in production. */
+  SELLER_NAME: z.string().min(1).max(200).default('Comptoir SAS (development)'),
+  /** Postal address lines separated by `|`. */
+  SELLER_ADDRESS: z.string().min(1).max(500).default('1 rue du Comptoir|75001 Paris|France'),
+  SELLER_VAT_ID: z.string().min(4).max(20).default('FR00999999999'),
+  SELLER_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code').default('FR'),
+  /** Company registration (SIREN, RCS…), printed when set. */
+  SELLER_COMPANY_ID: z.string().min(1).max(100).optional(),
+  /** Invoice and credit-note numbers are `<prefix>-<year>-<number>`, gap-free per prefix and UTC year. */
+  INVOICE_NUMBER_PREFIX: z.string().regex(/^[A-Z][A-Z0-9]{0,11}$/, 'uppercase letters and digits').default('INV'),
+  CREDIT_NOTE_NUMBER_PREFIX: z.string().regex(/^[A-Z][A-Z0-9]{0,11}$/, 'uppercase letters and digits').default('CN'),
+  /** How long invoices, buyer included, are kept (French commercial law: 10 years). */
+  INVOICE_RETENTION_YEARS: z.coerce.number().int().min(1).max(30).default(10),
+  /** A campaign run continues as new after this many batches (audience pages and sends), so its history stays small. */
+  CAMPAIGN_BATCHES_PER_RUN: z.coerce.number().int().min(1).max(1000).default(200),
+  /** Recipients a campaign run adds to its audience snapshot per page. */
+  CAMPAIGN_AUDIENCE_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
 export type Config = Omit<z.infer<typeof envSchema>, SecretName | 'JWT_ISSUER'> & Record<SecretName, string> & {
   JWT_ISSUER: string;
-  taskQueues: { catalog: string; identity: string; orders: string; payments: string };
+  taskQueues: { catalog: string; identity: string; orders: string; payments: string; fulfilment: string; loyalty: string; marketing: string };
   /** PII_KEYS and PII_LOOKUP_KEY, parsed once. */
   pii: { keyring: PiiKeyring; lookupKey: Buffer };
 };
@@ -138,11 +170,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // The log sink prints verification and reset links: fine on a laptop, a leak anywhere else.
     throw new ConfigError('NOTIFICATION_SINK=log is for development; set NOTIFICATION_SINK=file (or a real channel) in production');
   }
+  if (values.NOTIFICATION_SINK === 'smtp' && !values.SMTP_URL) throw new ConfigError('NOTIFICATION_SINK=smtp needs SMTP_URL');
+  // One counter per prefix and year: invoices and credit notes sharing one would leave gaps in both.
+  if (values.INVOICE_NUMBER_PREFIX === values.CREDIT_NOTE_NUMBER_PREFIX) throw new ConfigError('INVOICE_NUMBER_PREFIX and CREDIT_NOTE_NUMBER_PREFIX must differ');
   const prefix = values.TASK_QUEUE_PREFIX;
   return {
     ...(resolved as Omit<Config, 'taskQueues' | 'pii' | 'JWT_ISSUER'>),
     JWT_ISSUER: values.JWT_ISSUER ?? values.PUBLIC_URL ?? 'comptoir',
-    taskQueues: { catalog: `${prefix}catalog`, identity: `${prefix}identity`, orders: `${prefix}orders`, payments: `${prefix}payments` },
+    taskQueues: { catalog: `${prefix}catalog`, identity: `${prefix}identity`, orders: `${prefix}orders`, payments: `${prefix}payments`, fulfilment: `${prefix}fulfilment`, loyalty: `${prefix}loyalty`, marketing: `${prefix}marketing` },
     pii: parsePiiSecrets(resolved.PII_KEYS as string, resolved.PII_LOOKUP_KEY as string),
   };
 }

@@ -157,6 +157,35 @@ if (['127.0.0.1', 'localhost'].includes(pspUrl.hostname)) {
   say(`using the payment provider at ${config.PAYMENT_PROVIDER_URL}`);
 }
 
+// 4b. The sandbox carrier, likewise: it books the parcels and sends their tracking webhooks to the API.
+const carrierUrl = new URL(config.CARRIER_URL);
+if (['127.0.0.1', 'localhost'].includes(carrierUrl.hostname)) {
+  const carrierPort = Number(carrierUrl.port || 80);
+  if (await portOpen('127.0.0.1', carrierPort)) fail(`something already listens on :${carrierPort} (CARRIER_URL). Stop it or change CARRIER_URL.`);
+  startChild('carrier-sandbox', process.execPath, ['--import', 'tsx', 'sandbox/carrier/server.ts'], {
+    ...process.env,
+    SANDBOX_CARRIER_HOST: '127.0.0.1',
+    SANDBOX_CARRIER_PORT: String(carrierPort),
+    SANDBOX_CARRIER_API_KEY: config.CARRIER_API_KEY,
+    SANDBOX_CARRIER_WEBHOOK_SECRET: config.WEBHOOK_SIGNING_SECRET,
+    SANDBOX_CARRIER_WEBHOOK_URL: `http://127.0.0.1:${config.API_PORT}/v1/webhooks/shipments`,
+  });
+  await until(
+    async () => {
+      try {
+        return (await fetch(`${carrierUrl.origin}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    'the sandbox carrier',
+  );
+  say(`sandbox carrier on ${carrierUrl.origin} (parcels move by themselves; test markers: sandbox/carrier/server.ts)`);
+} else {
+  say(`using the carrier at ${config.CARRIER_URL}`);
+}
+
 // 5. API and workers.
 if (await portOpen('127.0.0.1', config.API_PORT)) {
   fail(`something already listens on :${config.API_PORT} (another npm start?). Stop it or set API_PORT.`);

@@ -9,6 +9,8 @@ export const searchAttributes = {
   OrderTotal: 'INT',
   CampaignId: 'KEYWORD',
   ImportId: 'KEYWORD',
+  /** The fulfilment workflow's own status: `ESCALATED` while a parcel waits for an ops decision. */
+  FulfilmentStatus: 'KEYWORD',
 } as const;
 
 export type SearchAttributeName = keyof typeof searchAttributes;

@@ -8,17 +8,23 @@ import { createIdentityWorker } from './queues/identity';
 import { createOrdersWorker } from './queues/orders';
 import { ensureCartExpirySchedule, ensureIdempotencyKeyPurgeSchedule, ensureOrderReconciliationSchedule } from './orders-schedules';
 import { createPaymentsWorker } from './queues/payments';
+import { createFulfilmentWorker } from './queues/fulfilment';
+import { createLoyaltyWorker } from './queues/loyalty';
+import { createMarketingWorker } from './queues/marketing';
 import { ensurePaymentWebhookDelivery } from './payment-webhooks';
 import { ensureSigningKeyRotationSchedule } from './identity-schedules';
 import { ensureNotificationDelivery } from './notification-delivery';
 
-export type WorkerName = 'catalog' | 'identity' | 'orders' | 'payments';
+export type WorkerName = 'catalog' | 'identity' | 'orders' | 'payments' | 'fulfilment' | 'loyalty' | 'marketing';
 
 const factories: Record<WorkerName, (context: WorkerContext, bundle?: WorkflowBundleOption) => Promise<Worker>> = {
   catalog: createCatalogWorker,
   identity: createIdentityWorker,
   orders: createOrdersWorker,
   payments: createPaymentsWorker,
+  fulfilment: createFulfilmentWorker,
+  loyalty: createLoyaltyWorker,
+  marketing: createMarketingWorker,
 };
 
 export const allWorkers = Object.keys(factories) as WorkerName[];

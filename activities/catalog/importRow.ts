@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ImportRowError } from '../../db/schema/catalog';
+import { taxCategories } from '../../orders/tax';
 
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
 const minorUnits = z.number().int('must be an integer amount in minor units').min(0);
@@ -44,6 +45,8 @@ export const importProductSchema = z
     description: z.string().max(10_000).default(''),
     brand: z.string().max(100).optional(),
     status: z.enum(['draft', 'published']).default('published'),
+    /** The product's VAT category (orders/tax.ts); left out, a new product is `standard` and an existing one keeps its own. */
+    taxCategory: z.enum(taxCategories).optional(),
     categories: z.array(z.string().min(1).max(300)).max(10).default([]),
     attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     variants: z

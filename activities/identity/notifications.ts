@@ -7,9 +7,11 @@ import type { IdentityActivityDeps } from './index';
 const pollIntervalMs = 250;
 
 /**
- * Delivery of the notification outbox. Idempotent: a message is marked delivered in the transaction
- * that handed it to the sink, and the sink keys what it writes by the message id, so a retried or
- * repeated drain never sends a delivered message again nor leaves two copies of one.
+ * Delivery of the notification outbox (order events expanded per channel, emails sent). Idempotent: a
+ * message is committed `sending` before the sink is called and `sent` after, an event is expanded once
+ * (unique keys per event, channel and recipient), so a retried or repeated drain never sends a sent
+ * message again. The one exception, a sender killed between the mail server's acceptance and the
+ * record, resends under the same Message-ID: see notifications/delivery.ts.
  */
 export function createNotificationActivities(deps: Pick<IdentityActivityDeps, 'db' | 'config' | 'logger'> & { sink?: NotificationSink }) {
   const sink = deps.sink ?? createNotificationSink(deps.config, deps.logger);
@@ -23,7 +25,8 @@ export function createNotificationActivities(deps: Pick<IdentityActivityDeps, 'd
       const deadline = Date.now() + input.idleWaitMs;
       const total: NotificationDrainResult = { delivered: 0, failed: 0 };
       for (;;) {
-        const batch = await deliverPendingNotifications({ db: deps.db, config: deps.config, sink, logger: deps.logger }, input.batchSize);
+        const heartbeat = () => Context.current().heartbeat();
+        const batch = await deliverPendingNotifications({ db: deps.db, config: deps.config, sink, logger: deps.logger, onProgress: heartbeat }, input.batchSize);
         total.delivered += batch.delivered;
         total.failed += batch.failed;
         if (batch.failed > 0 && batch.delivered === 0) {

@@ -2,10 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { cartById, linesOf } from '../../db/carts';
 import { variantsForSale } from '../../db/catalog';
 import { availableBySku } from '../../db/inventory';
-import { insertOrder, markCartCheckedOut, orderById, setOrderStatus } from '../../db/orders';
-import { enqueueNotificationOnce } from '../../db/notifications';
-import { accountById } from '../../db/identity/accounts';
-import { decryptEmail } from '../../identity/accounts';
+import { insertOrder, markCartCheckedOut, orderById, orderConfirmedKey, setOrderStatus } from '../../db/orders';
+import { enqueueOrderEvent } from '../../notifications/order-events';
 import { openCheckoutAddress, restoreCartLines } from '../../orders/carts';
 import type { OrderStatus } from '../../db/schema/orders';
 import { piiFields } from '../../identity/pii-fields';
@@ -98,7 +96,7 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
     async recordOrderStatus(input: { orderId: string; status: OrderStatus; reason?: string }): Promise<{ changed: boolean }> {
       // One transaction: a worker killed between the status and its history line would leave the retry
       // seeing the status already set, and the history would miss that step for good.
-      return { changed: await db.transaction((tx) => setOrderStatus(tx, input.orderId, input.status, input.reason ?? null)) };
+      return { changed: await db.transaction((tx) => setOrderStatus(tx, config, input.orderId, input.status, input.reason ?? null)) };
     },
 
     /**
@@ -117,21 +115,23 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
       logger.info({ orderId: input.orderId }, 'order handed over to fulfilment');
     },
 
-    /** Queues the confirmation message to the customer, once per order however often the step is retried. */
+    /**
+     * The confirmation is queued with the CONFIRMED status itself (`setOrderStatus`); this step stays for
+     * the workflows that call it, and queues it only for an order confirmed before that hook existed.
+     * Once per order: the dedupe key is the one the status uses.
+     */
     async notifyOrderConfirmed(input: { orderId: string }): Promise<{ queued: boolean }> {
       const order = await orderById(db, input.orderId);
       if (!order) throw ApplicationFailure.nonRetryable(`no order ${input.orderId}`, 'OrderNotFound');
-      const account = await accountById(db, order.accountId);
-      const email = account ? decryptEmail(config, account) : undefined;
-      // An account erased meanwhile has nobody left to tell.
-      if (!account || !email) return { queued: false };
-      const queued = await enqueueNotificationOnce(db, config, {
-        accountId: account.id,
-        template: 'order_confirmed',
-        recipient: email,
-        payload: { language: account.language, orderId: order.id, totalAmount: order.totalAmount, currency: order.currency },
-        dedupeKey: `order_confirmed:${order.id}`,
-      });
+      const queued = await db.transaction((tx) =>
+        enqueueOrderEvent(tx, config, {
+          orderId: order.id,
+          accountId: order.accountId,
+          event: 'order_confirmed',
+          data: { totalAmount: order.totalAmount, currency: order.currency },
+          dedupeKey: orderConfirmedKey(order.id),
+        }),
+      );
       if (queued) logger.info({ orderId: order.id }, 'order confirmation queued');
       return { queued };
     },

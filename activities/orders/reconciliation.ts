@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { appendAudit } from '../../db/audit';
 import { releaseReservation } from '../../db/inventory-reservations';
 import { setOrderStatus } from '../../db/orders';
+import type { Config } from '../../platform/config';
 import type { Logger } from '../../platform/logger';
 import type { Database } from '../../platform/postgres';
 
@@ -20,7 +21,7 @@ export interface ReconciliationFinding {
 
 const quietMinutes = 30;
 
-export function createReconciliationActivities({ db, logger }: { db: Database; logger: Logger }) {
+export function createReconciliationActivities({ db, config, logger }: { db: Database; config: Pick<Config, 'pii'>; logger: Logger }) {
   async function flag(finding: ReconciliationFinding): Promise<ReconciliationFinding> {
     await appendAudit(db, { actorType: 'system', action: 'ops.order_flagged', targetType: 'order', targetId: finding.orderId, details: { kind: finding.kind, action: finding.action, detail: finding.detail ?? null } });
     logger.warn(finding, 'order flagged by reconciliation');
@@ -76,7 +77,7 @@ export function createReconciliationActivities({ db, logger }: { db: Database; l
         }
         // Nothing was captured: the order cannot complete any more, so it fails and gives its units back.
         await db.transaction(async (tx) => {
-          await setOrderStatus(tx, order.id, 'FAILED', 'reconciliation: the checkout ended without settling the order');
+          await setOrderStatus(tx, config, order.id, 'FAILED', 'reconciliation: the checkout ended without settling the order');
           await releaseReservation(tx, order.id, 'reconciliation: checkout gone');
         });
         findings.push(await flag({ kind: 'checkout_missing', orderId: order.id, action: 'failed', detail: `was ${order.status}` }));

@@ -25,7 +25,7 @@ export function paymentProviderFrom(config: Config): PaymentProvider {
 export function createPaymentsActivities(deps: PaymentsActivityDeps) {
   const provider = deps.provider ?? paymentProviderFrom(deps.config);
   return {
-    ...createPaymentActivities({ db: deps.db, logger: deps.logger, provider }),
+    ...createPaymentActivities({ db: deps.db, config: deps.config, logger: deps.logger, provider, client: deps.client }),
     ...createWebhookActivities({ db: deps.db, logger: deps.logger, client: deps.client, prefix: deps.config.TASK_QUEUE_PREFIX }),
   };
 }

@@ -1,4 +1,6 @@
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { eq } from 'drizzle-orm';
 import {
   completeRefund,
   failRefund,
@@ -12,15 +14,46 @@ import {
   RefundMismatch,
   reserveRefund,
 } from '../../db/payments';
+import { orderById } from '../../db/orders';
+import { refunds } from '../../db/schema/payments';
+import { CreditNoteRefused, type RefundLine } from '../../invoicing/credit-note-lines';
+import { checkRefundCreditable, issueCreditNoteForRefund, issueInvoiceForOrder } from '../../invoicing/invoices';
 import { PaymentProviderRejection, PaymentProviderUnavailable, type AuthorisationResult, type PaymentProvider } from '../../payments/provider';
+import type { Config } from '../../platform/config';
 import type { Logger } from '../../platform/logger';
 import type { Database } from '../../platform/postgres';
 import { traced } from '../../platform/telemetry';
+import { reportOrderRefunded } from '../loyalty/report';
 
 export interface PaymentActivityDeps {
   db: Database;
+  /** Invoicing needs it: seller details, number prefixes, the PII keyring for the buyer block. */
+  config: Config;
   logger: Logger;
   provider: PaymentProvider;
+  /** To tell the customer's loyalty account about refunds (points are clawed back once per refund). */
+  client?: Client;
+}
+
+export interface RefundPaymentInput {
+  orderId: string;
+  providerPaymentId: string;
+  amount: number;
+  currency: string;
+  reason: string;
+  idempotencyKey: string;
+  /** The workflow's refund id; tasks scheduled before it was passed carry it in the key only. */
+  refundId?: string;
+  /** Units given back: the credit note credits them line by line. */
+  lines?: RefundLine[];
+}
+
+/** `<workflowId>:refund:<refundId>`, where the workflow id ends with `payment-<orderId>`. */
+function refundIdOf(input: RefundPaymentInput): string {
+  if (input.refundId) return input.refundId;
+  const marker = `payment-${input.orderId}:refund:`;
+  const at = input.idempotencyKey.indexOf(marker);
+  return at >= 0 ? input.idempotencyKey.slice(at + marker.length) : input.idempotencyKey;
 }
 
 /**
@@ -72,7 +105,7 @@ export interface AuthorisePaymentInput {
  * replayed workflow or a worker killed between the call and the write never moves money twice, nor
  * records it twice.
  */
-export function createPaymentActivities({ db, logger, provider }: PaymentActivityDeps) {
+export function createPaymentActivities({ db, config, logger, provider, client }: PaymentActivityDeps) {
   return {
     /** Opens the payment and asks the provider to authorise it; a decline is a result, not an error. */
     async authorisePayment(input: AuthorisePaymentInput): Promise<AuthorisationResult> {
@@ -109,6 +142,10 @@ export function createPaymentActivities({ db, logger, provider }: PaymentActivit
       );
       const { posted } = await recordCapture(db, { orderId: input.orderId, ...money, idempotencyKey: input.idempotencyKey, providerReference: capture.providerReference });
       if (posted) logger.info({ orderId: input.orderId, amount: input.amount, currency: input.currency }, 'payment captured');
+      // Captured money is invoiced. Once per order: a retry of this activity finds the invoice issued.
+      const invoiced = await traced('invoicing.issueInvoice', { 'comptoir.order_id': input.orderId }, () => issueInvoiceForOrder(db, config, input.orderId));
+      if (invoiced.status === 'issued') logger.info({ orderId: input.orderId, invoice: invoiced.invoice.number }, 'invoice issued');
+      if (invoiced.status === 'no_order') logger.warn({ orderId: input.orderId }, 'captured a payment of no known order: no invoice issued');
       return { providerReference: capture.providerReference, posted };
     },
 
@@ -139,7 +176,20 @@ export function createPaymentActivities({ db, logger, provider }: PaymentActivit
      * refunds never add up to more than was captured (`RefundExceedsCaptured`, final); then the provider
      * is called with the refund's key; then the ledger entry is posted under that key.
      */
-    async refundPayment(input: { orderId: string; providerPaymentId: string; amount: number; currency: string; reason: string; idempotencyKey: string }): Promise<{ providerReference: string; posted: boolean }> {
+    async refundPayment(input: RefundPaymentInput): Promise<{ providerReference: string; posted: boolean }> {
+      const refundId = refundIdOf(input);
+      const creditRequest = { orderId: input.orderId, refundId, amount: input.amount, reason: input.reason, ...(input.lines ? { lines: input.lines } : {}) };
+      // Before any money moves, the credit note must be possible as asked (lines on the invoice, units left).
+      // Only for a refund not claimed yet: a retry after the provider paid must go on to its credit note.
+      const [claimed] = await db.select({ id: refunds.id }).from(refunds).where(eq(refunds.idempotencyKey, input.idempotencyKey));
+      if (!claimed) {
+        try {
+          await checkRefundCreditable(db, creditRequest);
+        } catch (error) {
+          if (!(error instanceof CreditNoteRefused)) throw error;
+          throw ApplicationFailure.create({ message: `refund cannot be credited: ${error.field} ${error.message}`, type: 'RefundNotCreditable', nonRetryable: true, details: [{ field: error.field }] });
+        }
+      }
       const refund = await traced('db.reserveRefund', { 'comptoir.order_id': input.orderId }, () =>
         reserveRefund(db, { orderId: input.orderId, amount: input.amount, reason: input.reason, idempotencyKey: input.idempotencyKey }),
       ).catch((error: unknown) => {
@@ -160,6 +210,14 @@ export function createPaymentActivities({ db, logger, provider }: PaymentActivit
       }
       const { posted } = await completeRefund(db, { idempotencyKey: input.idempotencyKey, providerReference });
       if (posted) logger.info({ orderId: input.orderId, amount: input.amount, currency: input.currency }, 'payment refunded');
+      // Refunded money is credited, once per refund id: a retry finds the credit note issued.
+      const credited = await traced('invoicing.issueCreditNote', { 'comptoir.order_id': input.orderId }, () => issueCreditNoteForRefund(db, config, creditRequest));
+      if (credited.status === 'issued') logger.info({ orderId: input.orderId, creditNote: credited.creditNote.number }, 'credit note issued');
+      if (credited.status === 'no_invoice') logger.warn({ orderId: input.orderId }, 'refund of an order without an invoice: no credit note issued');
+      if (client) {
+        const order = await orderById(db, input.orderId);
+        if (order) await reportOrderRefunded({ client, config }, { accountId: order.accountId, orderId: order.id, refundId, amount: input.amount });
+      }
       return { providerReference, posted };
     },
   };

@@ -1,10 +1,21 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { lockPendingWebhooks } from '../../db/payments';
+import { lockPendingWebhooks, recordWebhookAttempt } from '../../db/payments';
 import type { Logger } from '../../platform/logger';
 import type { Database } from '../../platform/postgres';
 import type { WebhookDrainResult } from '../../workflows/payments/definitions';
-import { deliverStoredEvent, sandboxWebhookProvider } from './webhook-delivery';
+import { carrierWebhookProvider, deliverStoredShipmentEvent } from '../fulfilment/webhook-delivery';
+import { deliverStoredEvent, sandboxWebhookProvider, type WebhookDeliveryDeps, type WebhookDeliveryOutcome } from './webhook-delivery';
+
+/**
+ * How a stored event of each partner reaches its workflow. The inbox is shared by every partner, and so
+ * is this sweeper: the payment provider's events go to payment workflows, the carrier's to fulfilment
+ * and return workflows.
+ */
+const deliverers: Record<string, (deps: WebhookDeliveryDeps, row: { id: number; payload: Record<string, unknown> }) => Promise<WebhookDeliveryOutcome>> = {
+  [sandboxWebhookProvider]: deliverStoredEvent,
+  [carrierWebhookProvider]: deliverStoredShipmentEvent,
+};
 
 const pollIntervalMs = 1_000;
 const signalTimeoutMs = 5_000;
@@ -34,14 +45,16 @@ export function createWebhookActivities({ db, logger, client, prefix }: WebhookA
       for (;;) {
         const result: WebhookDrainResult = { delivered: 0, orphaned: 0, stillPending: 0 };
         await db.transaction(async (tx) => {
-          const rows = await lockPendingWebhooks(tx, { receivedBefore: new Date(Date.now() - input.graceMs), limit: input.batchSize, provider: sandboxWebhookProvider });
+          const rows = await lockPendingWebhooks(tx, { receivedBefore: new Date(Date.now() - input.graceMs), limit: input.batchSize });
           for (const row of rows) {
             Context.current().heartbeat();
-            const outcome = await deliverStoredEvent({ db: tx, client, prefix, signalTimeoutMs }, row);
+            const deliver = deliverers[row.provider];
+            const outcome = deliver ? await deliver({ db: tx, client, prefix, signalTimeoutMs }, row) : { status: 'orphaned' as const, error: `no delivery for provider ${row.provider}` };
+            if (!deliver) await recordWebhookAttempt(tx, row.id, outcome);
             if (outcome.status === 'delivered') result.delivered++;
             else if (outcome.status === 'orphaned') result.orphaned++;
             else result.stillPending++;
-            if (outcome.status === 'orphaned') logger.warn({ eventId: row.eventId, eventType: row.eventType, reason: outcome.error }, 'payment webhook orphaned');
+            if (outcome.status === 'orphaned') logger.warn({ provider: row.provider, eventId: row.eventId, eventType: row.eventType, reason: outcome.error }, 'partner webhook orphaned');
           }
         });
         if (result.delivered + result.orphaned > 0) {

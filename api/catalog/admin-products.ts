@@ -21,6 +21,7 @@ import {
   type ProductLock,
 } from '../../db/catalog-admin';
 import { mediaStoreFor } from '../../media/store';
+import { taxCategories } from '../../orders/tax';
 import type { Database, Executor } from '../../platform/postgres';
 import { access } from '../auth';
 import { accessIdempotent } from '../idempotency';
@@ -37,6 +38,7 @@ const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such a
 const minorUnits = z.number().int('must be an integer amount in minor units').min(0);
 const attributes = z.record(z.string().min(1).max(100), z.union([z.string().max(1000), z.number(), z.boolean()]));
 const options = z.record(z.string().min(1).max(100), z.string().max(200));
+const taxCategory = z.enum(taxCategories).openapi({ description: 'Which VAT rate of the destination applies: standard, reduced (food, books), super_reduced (the lowest rate), zero' });
 
 const compareAtAboveAmount = (price: { amount: number; compareAtAmount?: number | null }) =>
   price.compareAtAmount === undefined || price.compareAtAmount === null || price.compareAtAmount > price.amount;
@@ -91,6 +93,7 @@ const NewProductBody = z
     brand: z.string().min(1).max(100).nullable().default(null),
     status: z.enum(['draft', 'published']).default('draft').openapi({ description: 'New products are drafts unless said otherwise' }),
     attributes: attributes.default({}),
+    taxCategory: taxCategory.optional().openapi({ description: 'VAT category of the product; `standard` when left out' }),
   })
   .strict()
   .openapi('AdminNewProduct');
@@ -102,6 +105,7 @@ const ProductPatch = z
     description: z.string().max(10_000).optional(),
     brand: z.string().min(1).max(100).nullable().optional(),
     attributes: attributes.optional(),
+    taxCategory: taxCategory.optional(),
   })
   .strict()
   .refine(nonEmpty, nothingToChange)
@@ -147,6 +151,7 @@ const AdminProductView = z
     brand: z.string().nullable(),
     status: z.enum(['draft', 'published']),
     attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    taxCategory,
     categories: z.array(z.object({ id: z.uuid(), path: z.string(), name: z.string() })),
     variants: z.array(AdminVariant),
     media: z.array(AdminMedia),
@@ -183,6 +188,7 @@ export function productView(found: AdminProduct): z.infer<typeof AdminProductVie
     brand: product.brand,
     status: product.status,
     attributes: product.attributes,
+    taxCategory: product.taxCategory,
     categories: found.categories,
     variants: found.variants.map((v) => ({
       id: v.id,

@@ -103,7 +103,7 @@ export function checkoutRoutes(app: OpenAPIHono<AppEnv>): void {
     const placed = cart.status === 'checked_out' ? await orderOfCart(db, cart.id) : undefined;
     if (placed) return c.json(placedView(placed), 201, { Location: `/v1/orders/${placed.id}` });
 
-    const input: CheckoutInput = { cartId: cart.id, accountId: me.accountId, paymentTaskQueue: config.taskQueues.payments, workflowIdPrefix: config.TASK_QUEUE_PREFIX };
+    const input: CheckoutInput = { cartId: cart.id, accountId: me.accountId, paymentTaskQueue: config.taskQueues.payments, fulfilmentTaskQueue: config.taskQueues.fulfilment, workflowIdPrefix: config.TASK_QUEUE_PREFIX };
     const startWorkflowOperation = new WithStartWorkflowOperation(checkoutWorkflowType, {
       workflowId: checkoutWorkflowId(config.TASK_QUEUE_PREFIX, cart.id),
       taskQueue: config.taskQueues.orders,

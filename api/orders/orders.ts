@@ -3,7 +3,10 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { orderById, orderLinesOf, ordersOfAccount, statusHistoryOf, type OrderRow } from '../../db/orders';
+import { orderNotificationFeed } from '../../notifications/in-app';
 import { cancelOrderUpdate, fraudDecisionSignal } from '../../workflows/orders/definitions';
+import { trackingEventsAfter } from '../../db/fulfilment';
+import { trackingEventView } from '../fulfilment/tracking';
 import { access, accountOf, recordAudit, requireOwnerOrStaff } from '../auth';
 import type { AppEnv } from '../deps';
 import { HttpProblem, problems } from '../problem';
@@ -34,7 +37,8 @@ const OrderDetail = OrderSummary.extend({
 
 const OrderPage = z.object({ orders: z.array(OrderSummary), nextCursor: z.string().nullable() }).openapi('OrderPage');
 const orderParams = z.object({ id: z.uuid() });
-const terminalStatuses = new Set(['CONFIRMED', 'CANCELLED', 'FAILED']);
+/** Where an order's story ends: the stream stops there (a CONFIRMED order still has its parcels to follow). */
+const terminalStatuses = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
 
 const listRoute = createRoute({
   method: 'get',
@@ -80,7 +84,13 @@ const eventsRoute = createRoute({
   summary: 'Server-sent events: each status of the order as it happens, from the first; ends when the order does',
   ...access('account:self'),
   request: { params: orderParams },
-  responses: { 200: { description: '`event: status` with `{status, reason, at}`', content: { 'text/event-stream': { schema: z.string() } } }, ...SignedInProblemResponses },
+  responses: {
+    200: {
+      description: '`event: status` with `{status, reason, at}`; `event: tracking` with each parcel movement (`TrackingEvent`, as in `GET /v1/orders/{id}/tracking`); `event: notification` with each in-app message about the order (`{id, orderId, event, subject, body, at}`)',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    ...SignedInProblemResponses,
+  },
 });
 
 const fraudRoute = createRoute({
@@ -130,7 +140,9 @@ async function detail(c: Context<AppEnv>, order: OrderRow) {
 async function visibleOrder(c: Context<AppEnv>, id: string, staffPermission: 'orders:read' | 'orders:manage'): Promise<OrderRow> {
   const order = await orderById(c.get('deps').db, id);
   requireOwnerOrStaff(c, order?.accountId, staffPermission, 'order');
-  return order!;
+  // Staff pass the ownership check for any id, so a missing order is still theirs to be told about.
+  if (!order) throw new HttpProblem(problems.notFound(`No order ${id}`));
+  return order;
 }
 
 const encodeCursor = (order: OrderRow) => Buffer.from(`${order.createdAt.toISOString()}|${order.id}`).toString('base64url');
@@ -177,14 +189,22 @@ export function orderReadRoutes(app: OpenAPIHono<AppEnv>): void {
     const { db } = c.get('deps');
     return streamSSE(c, async (stream) => {
       let sent = 0;
+      let lastTrackingId = 0;
+      const notifications = orderNotificationFeed(db, order.id);
       // The history table is the record; polling it keeps the stream right across API processes and restarts.
       while (!stream.aborted) {
+        for (const event of await trackingEventsAfter(db, order.id, lastTrackingId)) {
+          await stream.writeSSE({ event: 'tracking', id: `tracking-${event.id}`, data: JSON.stringify(trackingEventView(event)) });
+          lastTrackingId = event.id;
+        }
         const history = await statusHistoryOf(db, order.id);
         for (const entry of history.slice(sent)) {
           await stream.writeSSE({ event: 'status', id: String(entry.id), data: JSON.stringify({ status: entry.status, reason: entry.reason, at: iso(entry.occurredAt) }) });
         }
         sent = history.length;
-        if (history.some((entry) => terminalStatuses.has(entry.status))) break;
+        for (const message of await notifications.next()) await stream.writeSSE(message);
+        // The message announcing the end is written just after the status: wait for it before closing.
+        if (history.some((entry) => terminalStatuses.has(entry.status)) && (await notifications.settled())) break;
         await stream.sleep(500);
       }
     }) as never;

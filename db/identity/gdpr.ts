@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, isNotNull, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/postgres';
-import { notificationOutbox } from '../schema/notifications';
+import { inAppMessages, notificationOutbox, notificationPreferences } from '../schema/notifications';
 import {
   accounts,
   addresses,
@@ -195,5 +195,8 @@ export async function wipeOutboxRows(db: Executor, accountId: string): Promise<n
       ),
     )
     .returning({ id: notificationOutbox.id });
-  return deleted.length + wiped.length;
+  // In-app messages and channel choices are the person's own: they go entirely.
+  const inApp = await db.delete(inAppMessages).where(eq(inAppMessages.accountId, accountId)).returning({ id: inAppMessages.id });
+  const preferences = await db.delete(notificationPreferences).where(eq(notificationPreferences.accountId, accountId)).returning({ channel: notificationPreferences.channel });
+  return deleted.length + wiped.length + inApp.length + preferences.length;
 }

@@ -16,6 +16,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { taxCategories, type TaxCategory } from '../../orders/tax';
 import { timestamps } from './columns';
 
 export const catalog = pgSchema('catalog');
@@ -46,10 +47,13 @@ export const products = catalog.table(
     brand: text('brand'),
     status: productStatus('status').notNull().default('published'),
     attributes: jsonb('attributes').$type<Record<string, string | number | boolean>>().notNull().default({}),
+    /** Which VAT rate of the destination applies (orders/tax.ts); most goods are `standard`. */
+    taxCategory: text('tax_category').$type<TaxCategory>().notNull().default('standard'),
     ...timestamps,
   },
   // Keyset pagination walks (created_at, id); the index keeps pages cheap however deep the cursor.
   (t) => [
+    check('products_tax_category', sql`${t.taxCategory} IN (${sql.raw(taxCategories.map((c) => `'${c}'`).join(', '))})`),
     index('products_listing_idx').on(t.status, t.createdAt, t.id),
     // Serves the attribute filters of the listing (`attributes @@ jsonpath`).
     index('products_attributes_idx').using('gin', t.attributes.op('jsonb_path_ops')),

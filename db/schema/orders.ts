@@ -47,6 +47,10 @@ export const orderStatuses = [
   'FRAUD_REVIEW',
   'PAID',
   'CONFIRMED',
+  /** The first parcel was picked up by the carrier. */
+  'SHIPPED',
+  /** Every parcel was delivered (or settled by ops): `delivered_at` is set and the return window is open. */
+  'COMPLETED',
   'CANCELLED',
   'FAILED',
 ] as const;
@@ -75,6 +79,10 @@ export const orderRecords = orders.table(
     shippingCountry: char('shipping_country', { length: 2 }).notNull(),
     shippingAddressEnc: text('shipping_address_enc'),
     workflowId: text('workflow_id').notNull(),
+    /** When the last parcel was delivered; set with COMPLETED. */
+    deliveredAt: timestamp('delivered_at', { withTimezone: true, mode: 'date' }),
+    /** `delivered_at` + 30 days: returns are accepted until then. */
+    returnWindowEndsAt: timestamp('return_window_ends_at', { withTimezone: true, mode: 'date' }),
     ...timestamps,
   },
   (t) => [

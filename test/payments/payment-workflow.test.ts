@@ -148,7 +148,7 @@ describe('payment workflow', () => {
     assert.equal((await paymentOf(postgres.db, orderId))?.status, 'captured');
 
     // The activities run again as a retry would (same keys): the provider replays its answers, nothing is posted twice.
-    const activities = createPaymentActivities({ db: postgres.db, logger: silent, provider: paymentProviderFrom(config) });
+    const activities = createPaymentActivities({ db: postgres.db, config, logger: silent, provider: paymentProviderFrom(config) });
     const reauthorised = await activities.authorisePayment({ orderId, amount: 2599, currency: 'EUR', paymentToken, idempotencyKey: `${workflowId}:authorise` });
     assert.deepEqual(reauthorised, { status: 'authorised', providerPaymentId: authorised.providerPaymentId });
     assert.equal((await paymentOf(postgres.db, orderId))?.status, 'captured', 'a replayed authorisation does not move the payment back');
@@ -301,7 +301,7 @@ describe('payment workflow', () => {
     assert.deepEqual(replay, { refundId: done.value.refundId, amount: 300, status: 'succeeded' });
 
     // Behind the workflow, the activity holds the line by itself: three claims of 100 when 100 is left → one refund.
-    const activities = createPaymentActivities({ db: postgres.db, logger: silent, provider: paymentProviderFrom(config) });
+    const activities = createPaymentActivities({ db: postgres.db, config, logger: silent, provider: paymentProviderFrom(config) });
     const { providerPaymentId } = await stateOf(handle);
     const direct = await Promise.allSettled(
       ['a', 'b', 'c'].map((n) =>

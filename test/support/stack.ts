@@ -12,6 +12,9 @@ import { createCatalogWorker } from '../../workers/queues/catalog';
 import { createIdentityWorker } from '../../workers/queues/identity';
 import { createOrdersWorker } from '../../workers/queues/orders';
 import { createPaymentsWorker } from '../../workers/queues/payments';
+import { createFulfilmentWorker } from '../../workers/queues/fulfilment';
+import { createLoyaltyWorker } from '../../workers/queues/loyalty';
+import { createMarketingWorker } from '../../workers/queues/marketing';
 import { createWorkerContext } from '../../workers/runtime';
 
 /** Run-wide settings come from the harness (database, Redis prefix, Temporal server); each file gets its own task queues. */
@@ -47,20 +50,28 @@ export async function startApi(config: Config) {
 
 /** A real worker in this process, on the file's own task queue, using the workflow bundle the harness built once. */
 export async function startWorker(config: Config, options: { telemetry?: Telemetry } = {}) {
-  const context = await createWorkerContext(config, options);
+  // Test files run side by side: the worker metrics endpoint (installed once per process) must not fight over the default port.
+  const metricsPort = config.WORKER_METRICS_PORT === loadConfig({ ...process.env, NODE_ENV: 'test' }).WORKER_METRICS_PORT ? await freePort() : config.WORKER_METRICS_PORT;
+  const context = await createWorkerContext({ ...config, WORKER_METRICS_PORT: metricsPort }, options);
   const bundlePath = config.WORKFLOW_BUNDLE_PATH;
   const bundle = bundlePath ? { codePath: bundlePath } : undefined;
   const worker: Worker = await createCatalogWorker(context, bundle);
   const identityWorker: Worker = await createIdentityWorker(context, bundle);
   const ordersWorker: Worker = await createOrdersWorker(context, bundle);
   const paymentsWorker: Worker = await createPaymentsWorker(context, bundle);
-  const all = [worker, identityWorker, ordersWorker, paymentsWorker];
+  const fulfilmentWorker: Worker = await createFulfilmentWorker(context, bundle);
+  const loyaltyWorker: Worker = await createLoyaltyWorker(context, bundle);
+  const marketingWorker: Worker = await createMarketingWorker(context, bundle);
+  const all = [worker, identityWorker, ordersWorker, paymentsWorker, fulfilmentWorker, loyaltyWorker, marketingWorker];
   const running = Promise.all(all.map((each) => each.run()));
   return {
     worker,
     identityWorker,
     ordersWorker,
     paymentsWorker,
+    fulfilmentWorker,
+    loyaltyWorker,
+    marketingWorker,
     context,
     async stop() {
       for (const each of all) if (each.getState() === 'RUNNING') each.shutdown();

@@ -21,11 +21,13 @@ const scratch = (name: string) => join(process.env.COMPTOIR_TEST_RUN_DIR ?? tmpd
 
 const message = (id: number, text = 'Bonjour'): OutgoingMessage => ({
   id,
+  messageId: `<notification.${id}.test@comptoir.localhost>`,
   channel: 'email',
   template: 'verify_email',
   to: 'camille@example.com',
   subject: 'Confirmez votre adresse email',
   text,
+  html: `<p>${text}</p>`,
   queuedAt: '2026-01-02T03:04:05.000Z',
 });
 
@@ -81,7 +83,8 @@ describe('templates', () => {
 });
 
 describe('delivery from the outbox (real Postgres)', () => {
-  const config = testConfig('notification-sinks');
+  // No backoff between attempts here: these tests drain again at once after a failure (backoff has its own test).
+  const config = testConfig('notification-sinks', { NOTIFICATION_RETRY_BASE_MS: '0' });
   const postgres = connectPostgres(config.DATABASE_URL, { max: 2, applicationName: 'comptoir-test' });
   const quiet = createLogger({ level: 'silent', name: 'delivery-test' });
   /** Runs an activity as a worker would; the SDK's own log of the failure the test provokes stays quiet. */

@@ -6,6 +6,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -255,8 +256,22 @@ export async function checkout(input: CheckoutInput): Promise<CheckoutState> {
     // Paid units are held until fulfilment ships them (and commits the reservation).
     await inventory.extendInventoryReservation({ orderId: state.orderId!, until: new Date(Date.now() + settings.paidHoldMs).toISOString() });
     await setStatus('PAID');
-    await orders.handOverToFulfilment({ orderId: state.orderId! });
-    await setStatus('CONFIRMED', 'handed over to fulfilment');
+    if (patched('fulfilment-child')) {
+      // Confirmed first, then handed over: the fulfilment child writes SHIPPED and COMPLETED only after
+      // CONFIRMED, so a fast first pick-up is never overwritten by this workflow's CONFIRMED.
+      await setStatus('CONFIRMED', 'handed over to fulfilment');
+      // The child outlives this workflow (ABANDON): the parcels are followed for days after the checkout ends.
+      const prefix = input.workflowIdPrefix ?? '';
+      await startChild('fulfilment', {
+        workflowId: `${prefix}fulfilment-${state.orderId}`,
+        taskQueue: input.fulfilmentTaskQueue ?? `${prefix}fulfilment`,
+        args: [{ orderId: state.orderId!, accountId: input.accountId, workflowIdPrefix: prefix }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } else {
+      await orders.handOverToFulfilment({ orderId: state.orderId! });
+      await setStatus('CONFIRMED', 'handed over to fulfilment');
+    }
     await orders.notifyOrderConfirmed({ orderId: state.orderId! });
     return state;
   } catch (error) {

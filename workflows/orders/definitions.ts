@@ -32,6 +32,11 @@ export interface CheckoutInput {
   accountId: string;
   /** Where the payment child workflow runs, and the prefix of its id (`<prefix>payment-<orderId>`): the deployment's, passed by the API. */
   paymentTaskQueue: string;
+  /**
+   * Where the fulfilment child workflow runs (`<prefix>fulfilment-<orderId>`); checkouts started before
+   * fulfilment existed lack it, and use `<workflowIdPrefix>fulfilment`, the deployment's naming.
+   */
+  fulfilmentTaskQueue?: string;
   workflowIdPrefix?: string;
   /** Overrides for tests and ops; defaults below. */
   settings?: Partial<CheckoutSettings>;

@@ -102,11 +102,23 @@ export interface CancelPaymentCommand {
 }
 export const cancelPaymentSignal = defineSignal<[CancelPaymentCommand]>('cancelPayment');
 
+/** One returned SKU and how many of its units: the refund's credit note credits them line by line. */
+export interface RefundLine {
+  sku: string;
+  quantity: number;
+}
+
 /** From ops or returns: a partial or full refund of what was captured. `refundId` makes a repeat of the same request return its first result. */
 export interface RefundPaymentRequest {
   refundId: string;
   amount: number;
   reason: string;
+  /**
+   * What is given back, when it is goods (a return): at most 100 distinct SKUs. Without lines, or an empty list (goodwill),
+   * the credit note spreads the amount over the invoice's VAT rates. Lines not on the invoice, or more
+   * units than are left to credit, fail the refund (`RefundNotCreditable`) before any money moves.
+   */
+  lines?: RefundLine[];
 }
 export interface RefundPaymentResult {
   refundId: string;

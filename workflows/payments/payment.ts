@@ -138,6 +138,7 @@ export async function payment(input: PaymentWorkflowInput): Promise<PaymentOutco
       const refund: PaymentRefundState = { refundId: request.refundId, amount: request.amount, reason: request.reason, status: 'pending' };
       state.refunds.push(refund);
       try {
+        // Same activity, same place: only its input grew (refund id and lines, for the credit note), so no command changes.
         await provider.refundPayment({
           orderId: state.orderId,
           providerPaymentId: state.providerPaymentId!,
@@ -145,6 +146,8 @@ export async function payment(input: PaymentWorkflowInput): Promise<PaymentOutco
           currency: state.currency,
           reason: request.reason,
           idempotencyKey: key(`refund:${request.refundId}`),
+          refundId: request.refundId,
+          ...(request.lines?.length ? { lines: request.lines.map(({ sku, quantity }) => ({ sku, quantity })) } : {}),
         });
         refund.status = 'succeeded';
         state.refunded += request.amount;
@@ -163,6 +166,7 @@ export async function payment(input: PaymentWorkflowInput): Promise<PaymentOutco
         // Its key (`<workflowId>:refund:cancel`) belongs to the refund a cancellation makes.
         if (request.refundId === cancelRefundId) throw new Error(`refundId "${cancelRefundId}" is reserved`);
         if (!Number.isSafeInteger(request.amount) || request.amount <= 0) throw new Error('amount must be a positive integer (minor units)');
+        if (request.lines !== undefined) validateRefundLines(request.lines);
         const known = state.refunds.find((r) => r.refundId === request.refundId);
         if (known) {
           if (known.amount !== request.amount) throw new Error(`refund ${request.refundId} was requested before for ${known.amount}`);
@@ -347,6 +351,7 @@ export async function payment(input: PaymentWorkflowInput): Promise<PaymentOutco
             currency: state.currency,
             reason: `cancel: ${state.cancel.reason}`.slice(0, 200),
             idempotencyKey: key(`refund:${cancelRefundId}`),
+            refundId: cancelRefundId,
           });
         } catch (error) {
           // Refused for good: the money stays captured, and the parent and ops are told so.
@@ -372,6 +377,20 @@ export async function payment(input: PaymentWorkflowInput): Promise<PaymentOutco
     }
     await continueAsNewWith(input, state);
   }
+}
+
+const skuPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** Lines of a refund: a short list of distinct SKUs with positive whole quantities (empty: as if none were given). */
+function validateRefundLines(lines: unknown): void {
+  if (!Array.isArray(lines) || lines.length > 100) throw new Error('lines must be a list of at most 100 {sku, quantity}');
+  const skus = new Set<string>();
+  lines.forEach((line: { sku?: unknown; quantity?: unknown } | null, index) => {
+    if (!line || typeof line.sku !== 'string' || !skuPattern.test(line.sku)) throw new Error(`lines.${index}.sku must be a SKU`);
+    if (!Number.isSafeInteger(line.quantity) || (line.quantity as number) <= 0 || (line.quantity as number) > 10_000) throw new Error(`lines.${index}.quantity must be a positive integer`);
+    if (skus.has(line.sku)) throw new Error(`lines.${index}.sku ${line.sku} is listed twice`);
+    skus.add(line.sku);
+  });
 }
 
 async function continueAsNewWith(input: PaymentWorkflowInput, state: PaymentState): Promise<never> {

@@ -1,0 +1,2 @@
+export { loyaltyRoutes } from './loyalty';
+export { redemptionProblem } from './problems';

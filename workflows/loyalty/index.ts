@@ -1,0 +1,1 @@
+export { loyaltyAccount } from './loyaltyAccount';

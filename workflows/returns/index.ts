@@ -1,0 +1,1 @@
+export { returnAndRefund } from './returnAndRefund';
