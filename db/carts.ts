@@ -65,3 +65,27 @@ export async function cartIdByTokenHash(db: Executor, tokenHash: string): Promis
   const [row] = await db.select({ id: carts.id }).from(carts).where(eq(carts.tokenHash, tokenHash));
   return row?.id;
 }
+
+/** Adds a coupon code (upper-case) once; returns the codes after. */
+export async function addCouponCode(db: Executor, cartId: string, code: string): Promise<string[]> {
+  const [row] = await db
+    .update(carts)
+    .set({
+      couponCodes: sql`CASE WHEN ${code} = ANY(${carts.couponCodes}) THEN ${carts.couponCodes} ELSE array_append(${carts.couponCodes}, ${code}::text) END`,
+      lastActivityAt: sql`now()`,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(carts.id, cartId))
+    .returning({ couponCodes: carts.couponCodes });
+  return row?.couponCodes ?? [];
+}
+
+/** Removes a coupon code; false when the cart did not have it. */
+export async function removeCouponCode(db: Executor, cartId: string, code: string): Promise<boolean> {
+  const rows = await db
+    .update(carts)
+    .set({ couponCodes: sql`array_remove(${carts.couponCodes}, ${code}::text)`, lastActivityAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(carts.id, cartId), sql`${code} = ANY(${carts.couponCodes})`))
+    .returning({ id: carts.id });
+  return rows.length > 0;
+}

@@ -17,6 +17,8 @@ export interface OrderLineForInvoice {
   /** Unit price, VAT included. */
   unitAmount: number;
   lineAmount: number;
+  /** What promotions took off this line, when the order recorded it. */
+  discountAmount?: number;
   taxCategory: TaxCategory;
 }
 
@@ -69,7 +71,15 @@ export function draftInvoiceLines(order: OrderForInvoice): InvoiceLineDraft[] {
   const goods = [...order.lines].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
   const subtotal = goods.reduce((sum, line) => sum + line.lineAmount, 0);
   if (order.discountAmount < 0 || order.discountAmount > subtotal) throw new InvoiceArithmeticError(`a discount of ${order.discountAmount} on goods worth ${subtotal}`);
-  const discounts = order.discountAmount > 0 ? allocate(order.discountAmount, goods.map((line) => line.lineAmount)) : goods.map(() => 0);
+  // Promotions say what they took off each line (the cart's VAT was on what was left): the invoice says
+  // the same. Orders from before per-line discounts spread theirs pro rata.
+  const perLine = goods.map((line) => line.discountAmount ?? 0);
+  const discounts =
+    order.discountAmount === 0
+      ? goods.map(() => 0)
+      : perLine.reduce((sum, value) => sum + value, 0) === order.discountAmount
+        ? perLine
+        : allocate(order.discountAmount, goods.map((line) => line.lineAmount));
 
   const lines: InvoiceLineDraft[] = goods.map((line, index) => {
     const gross = line.lineAmount - discounts[index]!;

@@ -11,7 +11,8 @@ import { variantsForSale } from '../db/catalog';
 import type { Config } from '../platform/config';
 import { decryptPii, encryptPii } from '../platform/pii';
 import type { Database, Executor } from '../platform/postgres';
-import { maxQuantityPerLine, priceCart, type PricedCart } from './pricing';
+import { priceWithPromotions, type PromotedCart } from '../promotions/pricing';
+import { maxQuantityPerLine } from './pricing';
 import type { ShippingMethod } from './shipping';
 
 export const cartTokenHeader = 'x-cart-token';
@@ -38,7 +39,7 @@ export class CartLineRefused extends Error {
   }
 }
 
-export interface CartView extends PricedCart {
+export interface CartView extends PromotedCart {
   id: string;
   status: CartRow['status'];
   owner: 'customer' | 'anonymous';
@@ -71,12 +72,21 @@ export async function ownedCart(db: Executor, cartId: string, owner: CartOwner, 
   return owner.cartToken && cart.tokenHash === hashCartToken(owner.cartToken) ? cart : undefined;
 }
 
-/** The cart priced as it stands, with shipping when a method and destination are known. */
+/** The cart priced as it stands, promotions and coupons included, with shipping when a method and destination are known. */
 export async function cartView(db: Executor, cart: CartRow, shipping?: { method: ShippingMethod; country: string }): Promise<CartView> {
   const lines = await linesOf(db, cart.id);
   const skus = lines.map((line) => line.sku);
   const [variants, availability] = await Promise.all([variantsForSale(db, skus, cart.currency), availableBySku(db, skus)]);
-  const priced = priceCart({ currency: cart.currency, lines, variants, availability, shipping });
+  const priced = await priceWithPromotions(db, {
+    currency: cart.currency,
+    lines,
+    variants,
+    availability,
+    ...(shipping ? { shipping } : {}),
+    codes: cart.couponCodes,
+    ...(cart.accountId ? { accountId: cart.accountId } : {}),
+    now: new Date(),
+  });
   return {
     id: cart.id,
     status: cart.status,

@@ -1,12 +1,14 @@
 /**
  * Comptoir's adapter for the sandbox payment provider (`sandbox/payment-provider/`), over plain HTTP as
- * for a real provider. Failures are classified for the payment workflow's retry policy:
+ * for a real provider. Failures are classified for the payment workflow's retry policy
+ * (platform/partner-http.ts):
  * - no answer (network error, timeout) or 5xx, 429 → `PaymentProviderUnavailable`: retry with the same key;
  *   the provider either never saw the call or replays its stored answer.
  * - any other 4xx → `PaymentProviderRejection` with the provider's error code: retrying would not help.
  * A decline is not an error: `authorise` returns `{status: 'declined', reason}`.
  * Error messages name the operation and the status or code only — never the key, a token or a body.
  */
+import { partnerCaller } from '../platform/partner-http';
 import {
   PaymentProviderRejection,
   PaymentProviderUnavailable,
@@ -27,37 +29,14 @@ export interface SandboxProviderOptions {
 type ProviderPayment = { id: string; status: string; action_url?: string; reason?: string };
 
 export function createSandboxProvider({ baseUrl, apiKey, timeoutMs = 10_000 }: SandboxProviderOptions): PaymentProvider {
-  const root = baseUrl.replace(/\/+$/, '');
-
-  async function call<T>(operation: string, path: string, idempotencyKey: string, body: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(`${root}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      throw new PaymentProviderUnavailable(timedOut ? `${operation}: no answer within ${timeoutMs} ms` : `${operation}: provider unreachable (${errorName(error)})`);
-    }
-    let parsed: unknown;
-    try {
-      const text = await response.text();
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch (error) {
-      // A body cut short (or a proxy's HTML page) says nothing reliable; the retry replays the stored answer.
-      if (response.ok || response.status >= 500) throw new PaymentProviderUnavailable(`${operation}: unreadable answer (HTTP ${response.status}, ${errorName(error)})`);
-      parsed = undefined;
-    }
-    if (response.ok) return parsed as T;
-    const code = errorCodeOf(parsed) ?? `http_${response.status}`;
-    if (response.status >= 500 || response.status === 429) {
-      throw new PaymentProviderUnavailable(`${operation}: provider answered ${response.status} (${code})`);
-    }
-    throw new PaymentProviderRejection(`${operation}: provider refused with ${response.status} (${code})`, code);
-  }
+  const call = partnerCaller({
+    partner: 'provider',
+    baseUrl,
+    apiKey,
+    timeoutMs,
+    unavailable: (message) => new PaymentProviderUnavailable(message),
+    rejection: (message, code) => new PaymentProviderRejection(message, code),
+  });
 
   return {
     name: 'sandbox',
@@ -97,16 +76,4 @@ export function createSandboxProvider({ baseUrl, apiKey, timeoutMs = 10_000 }: S
       return { status: 'refunded', providerReference: refund.id };
     },
   };
-}
-
-function errorName(error: unknown): string {
-  if (!(error instanceof Error)) return 'error';
-  // undici puts the socket-level reason (ECONNREFUSED, ECONNRESET …) in `cause`.
-  const cause = (error as Error & { cause?: { code?: unknown } }).cause;
-  return typeof cause?.code === 'string' ? cause.code : error.name;
-}
-
-function errorCodeOf(body: unknown): string | undefined {
-  const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
-  return typeof code === 'string' ? code : undefined;
 }

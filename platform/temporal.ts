@@ -32,3 +32,18 @@ export async function temporalAnswers(address: string, timeoutMs = 2_000): Promi
     return false;
   }
 }
+
+/**
+ * `work` (a signal, a query …) bounded by `ms`: the gRPC call is cancelled at the deadline, and a late
+ * rejection is not left unhandled. Used where a caller must answer in time, like a partner webhook route.
+ */
+export function withTemporalTimeout<T>(client: Client, ms: number, work: () => Promise<T>): Promise<T> {
+  const call = client.withAbortSignal(AbortSignal.timeout(ms), work);
+  call.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    // A little later than the abort: the abort's own error says more, when it comes.
+    timer = setTimeout(() => reject(new Error(`Temporal did not answer within ${ms} ms`)), ms + 250);
+  });
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+}

@@ -12,6 +12,7 @@ import { recordWebhookAttempt, type WebhookStatus } from '../../db/payments';
 import { returnById } from '../../db/returns';
 import { trackingEventTypes, type CarrierTrackingEvent } from '../../fulfilment/carrier';
 import type { Executor } from '../../platform/postgres';
+import { withTemporalTimeout } from '../../platform/temporal';
 import { finalReturnStatuses } from '../../returns/statuses';
 import { carrierEventSignal, fulfilmentWorkflowId } from '../../workflows/fulfilment/definitions';
 import { returnParcelEventSignal, returnWorkflowId } from '../../workflows/returns/definitions';
@@ -53,20 +54,9 @@ export interface ShipmentDeliveryOutcome {
   error?: string;
 }
 
-/** Bounded: the gRPC call is cancelled at the deadline, and a late rejection is not left unhandled. */
-function withTimeout<T>(client: Client, ms: number, work: () => Promise<T>): Promise<T> {
-  const call = client.withAbortSignal(AbortSignal.timeout(ms), work);
-  call.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Temporal did not answer within ${ms} ms`)), ms + 250);
-  });
-  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
-}
-
 async function signal(deps: ShipmentDeliveryDeps, workflowId: string, send: () => Promise<void>): Promise<'sent' | 'not_found' | { error: string }> {
   try {
-    await withTimeout(deps.client, deps.signalTimeoutMs, send);
+    await withTemporalTimeout(deps.client, deps.signalTimeoutMs, send);
     return 'sent';
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return 'not_found';

@@ -7,7 +7,9 @@ import { enqueueOrderEvent } from '../../notifications/order-events';
 import { openCheckoutAddress, restoreCartLines } from '../../orders/carts';
 import type { OrderStatus } from '../../db/schema/orders';
 import { piiFields } from '../../identity/pii-fields';
-import { priceCart, type PricedCart } from '../../orders/pricing';
+import type { PricedCart } from '../../orders/pricing';
+import { commitRedemptions, PromotionUnavailable, releaseRedemptions, reserveRedemptions } from '../../db/promotions';
+import { priceWithPromotions, type PromotedCart } from '../../promotions/pricing';
 import type { ShippingMethod } from '../../orders/shipping';
 import type { Config } from '../../platform/config';
 import type { Logger } from '../../platform/logger';
@@ -27,14 +29,33 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
      * The one pricing step of a checkout: the cart's lines at the catalog's current prices, shipping and
      * VAT for the destination. Refuses (non-retryable) a cart that cannot be bought as it is.
      */
-    async priceCheckout(input: { cartId: string; accountId: string; shippingMethod: ShippingMethod; shippingCountry: string }): Promise<PricedCart> {
+    async priceCheckout(input: { cartId: string; accountId: string; shippingMethod: ShippingMethod; shippingCountry: string }): Promise<PromotedCart> {
       const cart = await cartById(db, input.cartId);
       if (!cart || cart.accountId !== input.accountId) throw ApplicationFailure.nonRetryable('no such cart', 'CartNotFound');
       if (cart.status !== 'open') throw ApplicationFailure.nonRetryable(`the cart is ${cart.status}`, 'CartClosed');
       const lines = await linesOf(db, cart.id);
       const skus = lines.map((line) => line.sku);
       const [variants, availability] = await Promise.all([variantsForSale(db, skus, cart.currency), availableBySku(db, skus)]);
-      const priced = priceCart({ currency: cart.currency, lines, variants, availability, shipping: { method: input.shippingMethod, country: input.shippingCountry } });
+      const priced = await priceWithPromotions(db, {
+        currency: cart.currency,
+        lines,
+        variants,
+        availability,
+        shipping: { method: input.shippingMethod, country: input.shippingCountry },
+        codes: cart.couponCodes,
+        accountId: input.accountId,
+        now: new Date(),
+      });
+      // The shopper was shown these coupons on the cart: one that no longer applies is a refusal, not a silent full price.
+      const lapsed = priced.coupons.filter((coupon) => !coupon.applied);
+      if (lapsed.length > 0) {
+        throw ApplicationFailure.create({
+          message: `coupon ${lapsed.map((coupon) => `${coupon.code} (${coupon.reason?.replaceAll('_', ' ')})`).join(', ')} no longer applies`,
+          type: 'CouponNotApplicable',
+          details: [lapsed],
+          nonRetryable: true,
+        });
+      }
       // Stock is not judged here: the reservation that follows is the one atomic answer (409 out-of-stock).
       const blocking = priced.lines.filter((line) => line.problem && line.problem !== 'quantity_above_stock');
       if (lines.length === 0 || blocking.length > 0 || priced.shippingAmount === undefined) {
@@ -84,9 +105,32 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
             shippingAddressEnc: encryptPii(config.pii.keyring, address, piiFields.orderShippingAddress.context(input.orderId)),
             workflowId: input.workflowId,
           },
-          priced.lines.map((line) => ({ sku: line.sku, title: line.title, quantity: line.quantity, unitAmount: line.unitAmount, lineAmount: line.lineAmount, taxAmount: line.taxAmount })),
+          priced.lines.map((line) => ({
+            sku: line.sku,
+            title: line.title,
+            quantity: line.quantity,
+            unitAmount: line.unitAmount,
+            lineAmount: line.lineAmount,
+            // Tasks scheduled before promotions priced lines carry no discount.
+            discountAmount: line.discountAmount ?? 0,
+            taxAmount: line.taxAmount,
+          })),
         );
         if (inserted) await markCartCheckedOut(tx, input.cartId);
+        // The promotions' budgets are held with the order, in its transaction: all of them or no order.
+        const promotions = 'promotions' in priced ? (priced as PromotedCart).promotions : [];
+        if (promotions.length > 0) {
+          await reserveRedemptions(tx, { orderId: input.orderId, accountId: input.accountId, redemptions: promotions.map(({ promotionId, amount }) => ({ promotionId, amount })) }).catch((error: unknown) => {
+            if (!(error instanceof PromotionUnavailable)) throw error;
+            const code = promotions.find((promotion) => promotion.promotionId === error.promotionId)?.code;
+            throw ApplicationFailure.create({
+              message: `${code ? `coupon ${code}` : 'a promotion'} is no longer available (${error.reason.replaceAll('_', ' ')})`,
+              type: 'PromotionUnavailable',
+              details: [{ promotionId: error.promotionId, code: code ?? null, reason: error.reason }],
+              nonRetryable: true,
+            });
+          });
+        }
         return inserted;
       });
       if (created) logger.info({ orderId: input.orderId, total: priced.totalAmount, currency: priced.currency }, 'order created');
@@ -96,7 +140,14 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
     async recordOrderStatus(input: { orderId: string; status: OrderStatus; reason?: string }): Promise<{ changed: boolean }> {
       // One transaction: a worker killed between the status and its history line would leave the retry
       // seeing the status already set, and the history would miss that step for good.
-      return { changed: await db.transaction((tx) => setOrderStatus(tx, config, input.orderId, input.status, input.reason ?? null)) };
+      return {
+        changed: await db.transaction(async (tx) => {
+          const changed = await setOrderStatus(tx, config, input.orderId, input.status, input.reason ?? null);
+          // Paid: the promotions' uses are spent for good (a compensation can no longer give them back).
+          if (input.status === 'PAID') await commitRedemptions(tx, input.orderId);
+          return changed;
+        }),
+      };
     },
 
     /**
@@ -105,6 +156,9 @@ export function createCheckoutActivities({ db, config, logger }: CheckoutActivit
      * a cart restored once is not restored again.
      */
     async restoreCart(input: { cartId: string; orderId: string }): Promise<{ cartId: string | undefined }> {
+      // The order will not be paid: the promotions it held go back to their budgets, once.
+      const released = await db.transaction((tx) => releaseRedemptions(tx, input.orderId));
+      if (released > 0) logger.info({ orderId: input.orderId, released }, 'promotion uses given back');
       const cartId = await restoreCartLines(db, input.cartId);
       if (cartId) logger.info({ fromCartId: input.cartId, cartId, orderId: input.orderId }, 'cart restored after a failed checkout');
       return { cartId };

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { appendAudit } from '../../db/audit';
 import { releaseReservation } from '../../db/inventory-reservations';
 import { setOrderStatus } from '../../db/orders';
+import { releaseRedemptions } from '../../db/promotions';
 import type { Config } from '../../platform/config';
 import type { Logger } from '../../platform/logger';
 import type { Database } from '../../platform/postgres';
@@ -79,6 +80,7 @@ export function createReconciliationActivities({ db, config, logger }: { db: Dat
         await db.transaction(async (tx) => {
           await setOrderStatus(tx, config, order.id, 'FAILED', 'reconciliation: the checkout ended without settling the order');
           await releaseReservation(tx, order.id, 'reconciliation: checkout gone');
+          await releaseRedemptions(tx, order.id);
         });
         findings.push(await flag({ kind: 'checkout_missing', orderId: order.id, action: 'failed', detail: `was ${order.status}` }));
       }

@@ -10,6 +10,7 @@ import { paymentOf, recordWebhookAttempt, type WebhookStatus } from '../../db/pa
 import type { PaymentStatus } from '../../db/schema/payments';
 import type { PaymentWebhookEvent } from '../../payments/provider';
 import type { Executor } from '../../platform/postgres';
+import { withTemporalTimeout } from '../../platform/temporal';
 import { paymentWorkflowId, providerEventSignal } from '../../workflows/payments/definitions';
 
 /** The provider name the inbox files sandbox events under. */
@@ -58,23 +59,11 @@ export interface WebhookDeliveryOutcome {
   error?: string;
 }
 
-/** Bounded: the gRPC call is cancelled at the deadline, and a late rejection is not left unhandled. */
-function withTimeout<T>(client: Client, ms: number, work: () => Promise<T>): Promise<T> {
-  const call = client.withAbortSignal(AbortSignal.timeout(ms), work);
-  call.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    // A little later than the abort: the abort's own error says more, when it comes.
-    timer = setTimeout(() => reject(new Error(`Temporal did not answer within ${ms} ms`)), ms + 250);
-  });
-  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Signals `providerEvent` to `payment-<orderId>` and says what became of the event; never throws for Temporal's sake. */
 export async function signalPaymentEvent(deps: WebhookDeliveryDeps, event: PaymentWebhookEvent): Promise<WebhookDeliveryOutcome> {
   const workflowId = paymentWorkflowId(deps.prefix, event.data.orderId);
   try {
-    await withTimeout(deps.client, deps.signalTimeoutMs, () => deps.client.workflow.getHandle(workflowId).signal(providerEventSignal, event));
+    await withTemporalTimeout(deps.client, deps.signalTimeoutMs, () => deps.client.workflow.getHandle(workflowId).signal(providerEventSignal, event));
     return { status: 'delivered' };
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) {

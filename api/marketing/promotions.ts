@@ -6,7 +6,11 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { insertPromotion, listPromotions, promotionById, updatePromotion, type NewPromotionRow, type PromotionRow } from '../../db/promotions';
 import { pgErrorOf } from '../../db/catalog-admin';
+import { cartById } from '../../db/carts';
+import { cartView } from '../../orders/carts';
+import { shippingMethods } from '../../orders/shipping';
 import { access } from '../auth';
+import { CartView } from '../orders/carts';
 import type { AppEnv } from '../deps';
 import { accessIdempotent } from '../idempotency';
 import { HttpProblem, problems } from '../problem';
@@ -160,6 +164,31 @@ const patchPromotion = createRoute({
   responses: { 200: ok('Changed'), ...AdminProblemResponses, ...conflictResponse },
 });
 
+const PreviewRequest = z
+  .object({
+    cartId: z.uuid(),
+    couponCodes: z
+      .array(z.string().trim().min(3).max(40).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only'))
+      .max(10)
+      .optional()
+      .openapi({ description: 'Codes to try instead of the ones on the cart' }),
+    shippingMethod: z.enum(shippingMethods).optional(),
+    shippingCountry: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code such as FR').optional(),
+  })
+  .strict()
+  .refine((value) => (value.shippingMethod === undefined) === (value.shippingCountry === undefined), { message: 'give both shippingMethod and shippingCountry, or neither', path: ['shippingCountry'] })
+  .openapi('AdminPromotionPreviewRequest');
+
+const previewRoute = createRoute({
+  tags,
+  ...access('promotions:manage'),
+  method: 'post',
+  path: `${adminPromotionsPath}/preview`,
+  summary: 'Price a cart with the promotions as they stand, as its owner would see it (nothing is reserved)',
+  request: { body: { required: true, content: { 'application/json': { schema: PreviewRequest } } } },
+  responses: { 200: { description: 'The cart priced, with the promotions that apply and why the others do not', content: { 'application/json': { schema: CartView } } }, ...AdminProblemResponses },
+});
+
 export function promotionView(row: PromotionRow): z.infer<typeof PromotionView> {
   return {
     id: row.id,
@@ -216,6 +245,16 @@ export function adminPromotionRoutes(app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid('json');
     const row = await translatingConflicts(() => insertPromotion(c.get('deps').db, columnsOf(body) as NewPromotionRow));
     return c.json(promotionView(row), 201, { Location: `${adminPromotionsPath}/${row.id}` });
+  });
+
+  app.openapi(previewRoute, async (c) => {
+    const { cartId, couponCodes, shippingMethod, shippingCountry } = c.req.valid('json');
+    const { db } = c.get('deps');
+    const cart = await cartById(db, cartId);
+    if (!cart) throw new HttpProblem(problems.validation([{ in: 'body', field: 'cartId', message: 'no such cart' }]));
+    const shipping = shippingMethod && shippingCountry ? { method: shippingMethod, country: shippingCountry } : undefined;
+    const view = await cartView(db, couponCodes ? { ...cart, couponCodes: couponCodes.map((code) => code.toUpperCase()) } : cart, shipping);
+    return c.json(view, 200);
   });
 
   app.openapi(getPromotion, async (c) => {

@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { openCartOfAccount } from '../../db/carts';
+import { addCouponCode, openCartOfAccount, removeCouponCode } from '../../db/carts';
 import { CartLineRefused, cartTokenHeader, cartView, mergeAnonymousCart, openCart, ownedCart, removeLine, setLine, type CartOwner } from '../../orders/carts';
 import { maxQuantityPerLine } from '../../orders/pricing';
 import { shippingMethods } from '../../orders/shipping';
@@ -20,6 +20,7 @@ const CartLineView = z
     quantity: z.number().int(),
     unitAmount: z.number().int(),
     lineAmount: z.number().int(),
+    discountAmount: z.number().int().openapi({ description: 'Taken off this line by promotions' }),
     taxAmount: z.number().int(),
     available: z.number().int().openapi({ description: 'Units in stock now: a hint; stock is reserved at checkout' }),
     problem: z.enum(['unknown_sku', 'not_for_sale', 'no_price_in_currency', 'quantity_above_stock']).optional(),
@@ -34,10 +35,15 @@ export const CartView = z
     currency: z.string(),
     lines: z.array(CartLineView),
     subtotalAmount: z.number().int(),
-    shippingAmount: z.number().int(),
-    discountAmount: z.number().int(),
+    shippingAmount: z.number().int().openapi({ description: 'What shipping costs, after any free-shipping promotion' }),
+    shippingDiscountAmount: z.number().int(),
+    discountAmount: z.number().int().openapi({ description: 'Taken off the lines by promotions' }),
     taxAmount: z.number().int().openapi({ description: 'VAT included in the total' }),
     totalAmount: z.number().int(),
+    promotions: z.array(z.object({ promotionId: z.uuid(), name: z.string(), code: z.string().optional(), amount: z.number().int() })).openapi({ description: 'What applies, and what each takes off' }),
+    coupons: z
+      .array(z.object({ code: z.string(), applied: z.boolean(), reason: z.string().optional().openapi({ description: 'Why it does not apply, e.g. `min_spend_not_reached`' }) }))
+      .openapi({ description: 'The coupon codes on this cart' }),
     purchasable: z.boolean(),
     updatedAt: z.string(),
     token: z.string().optional().openapi({ description: 'Only when an anonymous cart is created: send it back in `X-Cart-Token`; it is not shown again' }),
@@ -140,6 +146,40 @@ function requireOpen(cart: { status: string }) {
   if (cart.status !== 'open') throw new HttpProblem({ status: 409, slug: 'cart-closed', title: 'Cart closed', detail: `This cart is ${cart.status}; open a new one` });
 }
 
+
+const CouponCode = z
+  .string()
+  .trim()
+  .min(3)
+  .max(40)
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+  .transform((code) => code.toUpperCase());
+const couponParams = cartParams.extend({ code: CouponCode });
+
+const addCouponRoute = createRoute({
+  method: 'put',
+  path: '/v1/carts/{id}/coupons/{code}',
+  tags: ['carts'],
+  ...access('public'),
+  summary: 'Enter a coupon code: the cart is priced with it from now on',
+  description: 'A code that does not exist, has ended, is spent, or is for another currency is a 422 naming `code`. A code whose conditions the cart does not meet yet (minimum spend, …) is kept and shown with the reason.',
+  request: { params: couponParams, headers: cartHeaders },
+  responses: { 200: cartResponses('The cart, priced with the coupon'), ...CartProblems, 409: CartProblems[404] },
+});
+
+const removeCouponRoute = createRoute({
+  method: 'delete',
+  path: '/v1/carts/{id}/coupons/{code}',
+  tags: ['carts'],
+  ...access('public'),
+  summary: 'Remove a coupon code',
+  request: { params: couponParams, headers: cartHeaders },
+  responses: { 200: cartResponses('The cart without the coupon'), ...CartProblems, 409: CartProblems[404] },
+});
+
+/** A code the shopper can never use on this cart: said at once, not kept. */
+const unusableCoupon = new Set(['unknown_code', 'inactive', 'not_started', 'expired', 'other_currency', 'usage_limit_reached', 'customer_limit_reached']);
+
 export function cartRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(createCartRoute, async (c) => {
     const { currency } = c.req.valid('json');
@@ -179,6 +219,32 @@ export function cartRoutes(app: OpenAPIHono<AppEnv>): void {
     requireOpen(cart);
     if (!(await removeLine(db, cart, sku))) throw new HttpProblem(problems.notFound(`${sku} is not in this cart`));
     return c.json(await cartView(db, cart), 200, { 'Cache-Control': 'no-store' });
+  });
+
+  app.openapi(addCouponRoute, async (c) => {
+    const { id, code } = c.req.valid('param');
+    const { db } = c.get('deps');
+    const cart = await cartOr404(c, id);
+    requireOpen(cart);
+    const trial = await cartView(db, { ...cart, couponCodes: [...cart.couponCodes.filter((each) => each !== code), code] });
+    const verdict = trial.coupons.find((coupon) => coupon.code === code);
+    if (verdict && !verdict.applied && verdict.reason && unusableCoupon.has(verdict.reason)) {
+      throw new HttpProblem({
+        ...problems.validation([{ in: 'path', field: 'code', message: verdict.reason.replaceAll('_', ' ') }]),
+        extra: { reason: verdict.reason },
+      });
+    }
+    await addCouponCode(db, cart.id, code);
+    return c.json(await cartView(db, (await cartOr404(c, id))), 200, { 'Cache-Control': 'no-store' });
+  });
+
+  app.openapi(removeCouponRoute, async (c) => {
+    const { id, code } = c.req.valid('param');
+    const { db } = c.get('deps');
+    const cart = await cartOr404(c, id);
+    requireOpen(cart);
+    if (!(await removeCouponCode(db, cart.id, code))) throw new HttpProblem(problems.notFound(`${code} is not on this cart`));
+    return c.json(await cartView(db, (await cartOr404(c, id))), 200, { 'Cache-Control': 'no-store' });
   });
 
   app.openapi(claimCartRoute, async (c) => {

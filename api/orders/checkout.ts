@@ -59,7 +59,7 @@ const checkoutRoute = createRoute({
   responses: {
     201: { description: 'The order, and what the shopper must do next if anything', content: { 'application/json': { schema: CheckoutResult } } },
     ...SignedInProblemResponses,
-    409: { description: 'Out of stock, or the cart is closed', content: SignedInProblemResponses[401].content },
+    409: { description: 'Out of stock, the cart is closed, or one of its coupons no longer applies', content: SignedInProblemResponses[401].content },
   },
 });
 
@@ -76,6 +76,10 @@ function refusal(failure: ApplicationFailure): HttpProblem {
       });
     case 'InsufficientStock':
       return new HttpProblem({ status: 409, slug: 'out-of-stock', title: 'Out of stock', detail: failure.message, extra: { shortages: details } });
+    case 'CouponNotApplicable':
+    case 'PromotionUnavailable':
+      // The cart's coupons are what changed: the shopper removes the code (DELETE /v1/carts/{id}/coupons/{code}) or tries again.
+      return new HttpProblem({ status: 409, slug: 'coupon-unavailable', title: 'Coupon no longer available', detail: failure.message, extra: { coupons: details } });
     case 'CartClosed':
       return new HttpProblem({ status: 409, slug: 'cart-closed', title: 'Cart closed', detail: failure.message });
     default:

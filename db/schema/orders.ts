@@ -17,6 +17,8 @@ export const carts = orders.table(
     tokenHash: text('token_hash').unique(),
     currency: char('currency', { length: 3 }).notNull(),
     status: text('status').$type<'open' | 'checked_out' | 'merged' | 'expired'>().notNull().default('open'),
+    /** Coupon codes the shopper entered (upper-case); priced on every read, held only at checkout. */
+    couponCodes: text('coupon_codes').array().notNull().default(sql`'{}'::text[]`),
     /** Carts idle for 30 days expire. */
     lastActivityAt: timestamp('last_activity_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     ...timestamps,
@@ -102,9 +104,15 @@ export const orderLines = orders.table(
     quantity: integer('quantity').notNull(),
     unitAmount: bigint('unit_amount', { mode: 'number' }).notNull(),
     lineAmount: bigint('line_amount', { mode: 'number' }).notNull(),
+    /** Taken off this line by promotions: the invoice's VAT is on what is left, as the cart's was. */
+    discountAmount: bigint('discount_amount', { mode: 'number' }).notNull().default(0),
     taxAmount: bigint('tax_amount', { mode: 'number' }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.sku] }), check('order_lines_quantity', sql`${t.quantity} > 0`)],
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.sku] }),
+    check('order_lines_quantity', sql`${t.quantity} > 0`),
+    check('order_lines_discount', sql`${t.discountAmount} >= 0 AND ${t.discountAmount} <= ${t.lineAmount}`),
+  ],
 );
 
 /** Every status an order went through, with why: `GET /v1/orders/:id` shows it, the SSE stream follows it. */

@@ -2,15 +2,15 @@
  * The sandbox carrier's HTTP surface (see server.ts for the guide). Routes are thin: check the key, parse
  * the body, run the booking through the idempotency keys, answer JSON.
  */
-import { Hono, type Context } from 'hono';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'hono';
 import { z } from 'zod';
-import { trackingEventTypes } from '../../fulfilment/carrier';
-import { IdempotencyKeys, type StoredAnswer } from '../payment-provider/idempotency';
-import type { Logger } from './log';
+import { trackingEventTypes, type CarrierTrackingEvent } from '../../fulfilment/carrier';
+import { bodyOf, createSandboxHono, errorBody, idempotencyKeyOf, reply, requireServerKey } from '../shared/http';
+import { IdempotencyKeys } from '../shared/idempotency';
+import type { Logger } from '../shared/log';
+import { WebhookSender } from '../shared/webhook-sender';
 import { CarrierError, ParcelBook, type BookingInput, type Parcel } from './parcels';
 import { settingsPatch, type CarrierSecrets, type CarrierSettings } from './settings';
-import { TrackingDispatcher } from './webhooks';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const address = z
@@ -35,47 +35,7 @@ const shipmentBody = z
 const returnBody = z.object({ reference: text(200), orderId: text(200), from: address, toLocation: text(100), lines }).strict();
 const eventBody = z.object({ type: z.enum(trackingEventTypes), detail: z.string().max(500).optional(), occurredAt: z.iso.datetime().optional() }).strict();
 
-const errorBody = (code: string, message: string) => ({ error: { code, message } });
-
-const digestOf = (value: string) => createHash('sha256').update(value).digest();
-
-/** Constant-time bearer check (hashing first gives both sides the same length). */
-function bearerMatches(header: string | undefined, key: string): boolean {
-  const match = /^Bearer (.+)$/.exec(header ?? '');
-  return match !== null && timingSafeEqual(digestOf(match[1]!), digestOf(key));
-}
-
-/** The body, parsed by us: JSON.parse's own error quotes the input, which holds an address. */
-async function bodyOf<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const raw = await c.req.text();
-  let value: unknown = {};
-  if (raw.trim() !== '') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new CarrierError(400, 'invalid_json', 'the body is not valid JSON');
-    }
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const fields = [...new Set(parsed.error.issues.flatMap((issue) => ('keys' in issue && Array.isArray(issue.keys) ? issue.keys : [issue.path.join('.') || 'body'])))];
-    throw new CarrierError(400, 'invalid_request', `invalid or unknown fields: ${fields.join(', ')}`);
-  }
-  return parsed.data;
-}
-
-function idempotencyKeyOf(c: Context): string {
-  const key = c.req.header('idempotency-key');
-  if (!key || key.length > 255) throw new CarrierError(400, 'idempotency_key_required', 'an Idempotency-Key header (1..255 characters) is required');
-  return key;
-}
-
-const unavailable = { error: { code: 'carrier_unavailable', message: 'the carrier is unavailable; retry with the same Idempotency-Key' } };
-
-function reply(c: Context, result: StoredAnswer & { replayed: boolean }) {
-  if (result.replayed) c.header('Idempotent-Replayed', 'true');
-  return c.json(result.body as object, result.status as 201);
-}
+const unavailable = errorBody('carrier_unavailable', 'the carrier is unavailable; retry with the same Idempotency-Key');
 
 /** What the booking answers and the tracking routes show: never the address. */
 const parcelView = (p: Parcel, labelUrl: string) => ({
@@ -118,7 +78,14 @@ export interface CarrierAppOptions {
 }
 
 export function createCarrierApp({ settings, secrets, log, publicUrl }: CarrierAppOptions) {
-  const dispatcher = new TrackingDispatcher(() => settings, secrets.webhookSecrets, log);
+  // Tracking webhooks: a parcel's events go out in order, one at a time.
+  const dispatcher = new WebhookSender<CarrierTrackingEvent, 'carrierShipmentId'>({
+    settings: () => settings,
+    secrets: secrets.webhookSecrets,
+    log,
+    subject: 'carrierShipmentId',
+    userAgent: 'comptoir-sandbox-carrier/1',
+  });
   const book = new ParcelBook((event) => dispatcher.emit(event));
   const keys = new IdempotencyKeys();
   const timers = new Set<NodeJS.Timeout>();
@@ -146,32 +113,13 @@ export function createCarrierApp({ settings, secrets, log, publicUrl }: CarrierA
     return reply(c, result);
   }
 
-  const app = new Hono();
-
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    await next();
-    // Method, route and status only: bodies (addresses) and headers (keys) never reach the log.
-    log.debug('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
-  });
-  app.onError((error, c) => {
-    if (error instanceof CarrierError) return c.json(errorBody(error.code, error.message), error.status as 400);
-    log.error('unexpected error', { method: c.req.method, path: c.req.path, error: error.name });
-    return c.json(errorBody('internal_error', 'unexpected error'), 500);
-  });
-  app.notFound((c) => c.json(errorBody('route_not_found', 'no such route'), 404));
-
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  const app = createSandboxHono(log);
 
   // Labels are printed by whoever holds the link (the warehouse, the customer for a return): the id is
   // 96 random bits, as unguessable as a key.
   app.get('/labels/:id', (c) => c.html(labelHtml(book.parcel(c.req.param('id')))));
 
-  app.use('/v1/*', async (c, next) => {
-    if (!bearerMatches(c.req.header('authorization'), secrets.apiKey)) throw new CarrierError(401, 'unauthorized', 'a valid API key is required');
-    if (settings.outage && !c.req.path.startsWith('/v1/test/')) return c.json(unavailable, 503);
-    return next();
-  });
+  app.use('/v1/*', requireServerKey({ apiKey: secrets.apiKey, keyName: 'API key', outage: () => settings.outage, unavailable }));
 
   app.post('/v1/shipments', async (c) => {
     const key = idempotencyKeyOf(c);

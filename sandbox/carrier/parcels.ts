@@ -10,17 +10,11 @@
  * turns some unmarked parcels into exceptions. A test route can emit any event for any parcel at any time.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { SandboxError } from '../shared/http';
 import type { CarrierAddress, CarrierTrackingEvent, ParcelKind, ParcelLine, TrackingEventType } from '../../fulfilment/carrier';
 
-export class CarrierError extends Error {
+export class CarrierError extends SandboxError {
   override name = 'CarrierError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;

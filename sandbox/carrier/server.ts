@@ -58,57 +58,23 @@
  * SANDBOX_CARRIER_AUTO_ADVANCE, the delays and chaos knobs above, and SANDBOX_CARRIER_LOG
  * (debug | info | error | silent).
  */
-import { serve } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { runSandboxServer } from '../shared/server';
 import { createCarrierApp } from './app';
-import { createLogger, logLevelFrom } from './log';
-import { SandboxConfigError, settingsFromEnv } from './settings';
+import { settingsFromEnv } from './settings';
 
-const log = createLogger(logLevelFrom(process.env.SANDBOX_CARRIER_LOG));
-
-let loaded: ReturnType<typeof settingsFromEnv>;
-try {
-  loaded = settingsFromEnv(process.env);
-} catch (error) {
-  if (!(error instanceof SandboxConfigError)) throw error;
-  console.error(`[sandbox-carrier] ${error.message}`);
-  process.exit(2);
-}
-
-const host = process.env.SANDBOX_CARRIER_HOST || '127.0.0.1';
-const port = Number(process.env.SANDBOX_CARRIER_PORT ?? 4020);
-let publicUrl = process.env.SANDBOX_CARRIER_PUBLIC_URL?.replace(/\/$/, '');
-
-const carrier = createCarrierApp({ ...loaded, log, publicUrl: () => publicUrl ?? '' });
-const server = serve({ fetch: carrier.app.fetch, hostname: host, port }) as Server;
-// Longer than clients keep idle connections (undici: 4 s), so it is always the client that closes one.
-server.keepAliveTimeout = 65_000;
-
-await new Promise<void>((resolve, reject) => {
-  server.once('listening', resolve);
-  server.once('error', reject);
+await runSandboxServer({
+  service: 'sandbox-carrier',
+  envPrefix: 'SANDBOX_CARRIER',
+  defaultPort: 4020,
+  load: settingsFromEnv,
+  createApp: createCarrierApp,
+  ready: {
+    message: 'sandbox carrier ready',
+    fields: ({ settings }) => ({
+      webhookUrl: settings.webhookUrl,
+      autoAdvance: settings.autoAdvance,
+      pickupDelayMs: settings.pickupDelayMs,
+      stepDelayMs: settings.stepDelayMs,
+    }),
+  },
 });
-const { port: actual } = server.address() as AddressInfo;
-const url = `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
-publicUrl ??= url;
-// The first line on stdout, always (whatever the log level): parents read the port from it.
-process.stdout.write(`${JSON.stringify({ listening: actual, url })}\n`);
-log.info('sandbox carrier ready', {
-  url,
-  webhookUrl: loaded.settings.webhookUrl,
-  autoAdvance: loaded.settings.autoAdvance,
-  pickupDelayMs: loaded.settings.pickupDelayMs,
-  stepDelayMs: loaded.settings.stepDelayMs,
-});
-
-let stopping = false;
-function stop() {
-  if (stopping) return;
-  stopping = true;
-  carrier.close();
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-}
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);

@@ -2,16 +2,17 @@
  * The sandbox provider's HTTP surface (see server.ts for the guide). Routes are thin: check the key,
  * parse the body, run the operation through the idempotency keys, answer JSON.
  */
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
 import { cors } from 'hono/cors';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import type { PaymentWebhookEvent } from '../../payments/provider';
+import { bearerMatches, bodyOf, createSandboxHono, errorBody, idempotencyKeyOf, reply, requireServerKey } from '../shared/http';
+import { IdempotencyKeys, type StoredAnswer } from '../shared/idempotency';
+import type { Logger } from '../shared/log';
+import { WebhookSender } from '../shared/webhook-sender';
 import { passesLuhn } from './cards';
-import { IdempotencyKeys, type StoredAnswer } from './idempotency';
-import type { Logger } from './log';
 import { PaymentBook, ProviderError, type Payment } from './payments';
 import { settingsPatch, type SandboxSecrets, type SandboxSettings } from './settings';
-import { WebhookDispatcher } from './webhooks';
 
 const amount = z.number().int().positive().max(100_000_000_00);
 const currency = z.string().regex(/^[A-Z]{3}$/);
@@ -31,47 +32,6 @@ const voidBody = z.object({}).strict();
 const refundBody = z.object({ amount, currency: currency.optional() }).strict();
 const confirmBody = z.object({ outcome: z.enum(['succeed', 'fail']) }).strict();
 
-const errorBody = (code: string, message: string) => ({ error: { code, message } });
-
-function digestOf(value: string) {
-  return createHash('sha256').update(value).digest();
-}
-
-/** Constant-time bearer check (hashing first gives both sides the same length). */
-function bearerMatches(header: string | undefined, keys: (string | undefined)[]): boolean {
-  const match = /^Bearer (.+)$/.exec(header ?? '');
-  if (!match) return false;
-  const given = digestOf(match[1]!);
-  let ok = false;
-  for (const key of keys) if (key && timingSafeEqual(given, digestOf(key))) ok = true;
-  return ok;
-}
-
-/** The body, parsed by us: JSON.parse's own error quotes the input, which may hold a card number. */
-async function bodyOf<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  const text = await c.req.text();
-  let value: unknown = {};
-  if (text.trim() !== '') {
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new ProviderError(400, 'invalid_json', 'the body is not valid JSON');
-    }
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const fields = [...new Set(parsed.error.issues.flatMap((issue) => ('keys' in issue && Array.isArray(issue.keys) ? issue.keys : [issue.path.join('.') || 'body'])))];
-    throw new ProviderError(400, 'invalid_request', `invalid or unknown fields: ${fields.join(', ')}`);
-  }
-  return parsed.data;
-}
-
-function idempotencyKeyOf(c: Context): string {
-  const key = c.req.header('idempotency-key');
-  if (!key || key.length > 255) throw new ProviderError(400, 'idempotency_key_required', 'an Idempotency-Key header (1..255 characters) is required');
-  return key;
-}
-
 const unavailable: StoredAnswer = { status: 503, body: errorBody('provider_unavailable', 'the provider is unavailable; retry with the same Idempotency-Key') };
 
 /** Business refusals are answers too, and are kept under the idempotency key like successes. */
@@ -82,11 +42,6 @@ async function answer(work: () => StoredAnswer | Promise<StoredAnswer>): Promise
     if (error instanceof ProviderError) return { status: error.status, body: errorBody(error.code, error.message) };
     throw error;
   }
-}
-
-function reply(c: Context, result: StoredAnswer & { replayed: boolean }) {
-  if (result.replayed) c.header('Idempotent-Replayed', 'true');
-  return c.json(result.body as object, result.status as 200);
 }
 
 const paymentView = (p: Payment, actionUrl: string) => ({
@@ -116,7 +71,14 @@ export interface SandboxOptions {
 }
 
 export function createSandboxApp({ settings, secrets, log, publicUrl }: SandboxOptions) {
-  const dispatcher = new WebhookDispatcher(() => settings, secrets.webhookSecrets, log);
+  // Payment webhooks: a payment's events go out in order, one at a time.
+  const dispatcher = new WebhookSender<PaymentWebhookEvent, 'providerPaymentId'>({
+    settings: () => settings,
+    secrets: secrets.webhookSecrets,
+    log,
+    subject: 'providerPaymentId',
+    userAgent: 'comptoir-sandbox-psp/1',
+  });
   const book = new PaymentBook((event) => dispatcher.emit(event));
   const keys = new IdempotencyKeys();
   const flakyAttempts = new Map<string, number>();
@@ -141,24 +103,7 @@ export function createSandboxApp({ settings, secrets, log, publicUrl }: SandboxO
       timers.add(entry);
     });
 
-  const app = new Hono();
-
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    await next();
-    // Method, route and status only: bodies and headers (keys, card data) never reach the log.
-    log.debug('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
-  });
-
-  app.onError((error, c) => {
-    if (error instanceof ProviderError) return c.json(errorBody(error.code, error.message), error.status as 400);
-    // The name only: a message may quote what it failed on.
-    log.error('unexpected error', { method: c.req.method, path: c.req.path, error: error.name });
-    return c.json(errorBody('internal_error', 'unexpected error'), 500);
-  });
-  app.notFound((c) => c.json(errorBody('route_not_found', 'no such route'), 404));
-
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  const app = createSandboxHono(log);
 
   // Tokenisation: called by the shopper's browser, with the publishable key when one is configured.
   app.use('/v1/tokens', cors({ origin: '*', allowMethods: ['POST'], allowHeaders: ['content-type', 'authorization'] }));
@@ -174,12 +119,7 @@ export function createSandboxApp({ settings, secrets, log, publicUrl }: SandboxO
   });
 
   // Everything else under /v1 is server-to-server: the secret key.
-  app.use('/v1/*', async (c, next) => {
-    if (c.req.path === '/v1/tokens') return next();
-    if (!bearerMatches(c.req.header('authorization'), [secrets.apiKey])) throw new ProviderError(401, 'unauthorized', 'a valid secret key is required');
-    if (settings.outage && !c.req.path.startsWith('/v1/test/')) return c.json(unavailable.body as object, 503);
-    return next();
-  });
+  app.use('/v1/*', requireServerKey({ apiKey: secrets.apiKey, keyName: 'secret key', outage: () => settings.outage, unavailable: unavailable.body as object, except: ['/v1/tokens'] }));
 
   app.post('/v1/payments', async (c) => {
     const key = idempotencyKeyOf(c);

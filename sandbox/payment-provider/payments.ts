@@ -6,18 +6,12 @@
  * requests (two refunds racing for the last euro) are serialised by the event loop itself.
  */
 import { randomBytes } from 'node:crypto';
+import { SandboxError } from '../shared/http';
 import type { PaymentWebhookEvent } from '../../payments/provider';
 import { behaviourOf, brandOf, type CardBehaviour } from './cards';
 
-export class ProviderError extends Error {
+export class ProviderError extends SandboxError {
   override name = 'ProviderError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export const newId = (prefix: string) => `${prefix}_${randomBytes(12).toString('base64url')}`;

@@ -74,56 +74,18 @@
  * SANDBOX_PSP_HANG_MS (30000), SANDBOX_PSP_FLAKY_FAILURES (2), the webhook knobs above, and
  * SANDBOX_PSP_LOG (debug | info | error | silent; debug adds one line per request: method, path, status).
  */
-import { serve } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { runSandboxServer } from '../shared/server';
 import { createSandboxApp } from './app';
-import { createLogger, logLevelFrom } from './log';
-import { SandboxConfigError, settingsFromEnv } from './settings';
+import { settingsFromEnv } from './settings';
 
-const log = createLogger(logLevelFrom(process.env.SANDBOX_PSP_LOG));
-
-let loaded: ReturnType<typeof settingsFromEnv>;
-try {
-  loaded = settingsFromEnv(process.env);
-} catch (error) {
-  if (!(error instanceof SandboxConfigError)) throw error;
-  console.error(`[sandbox-psp] ${error.message}`);
-  process.exit(2);
-}
-
-const host = process.env.SANDBOX_PSP_HOST || '127.0.0.1';
-const port = Number(process.env.SANDBOX_PSP_PORT ?? 4010);
-let publicUrl = process.env.SANDBOX_PSP_PUBLIC_URL?.replace(/\/$/, '');
-
-const sandbox = createSandboxApp({ ...loaded, log, publicUrl: () => publicUrl ?? '' });
-const server = serve({ fetch: sandbox.app.fetch, hostname: host, port }) as Server;
-// Longer than clients keep idle connections (undici: 4 s), so it is always the client that closes one.
-server.keepAliveTimeout = 65_000;
-
-await new Promise<void>((resolve, reject) => {
-  server.once('listening', resolve);
-  server.once('error', reject);
+await runSandboxServer({
+  service: 'sandbox-psp',
+  envPrefix: 'SANDBOX_PSP',
+  defaultPort: 4010,
+  load: settingsFromEnv,
+  createApp: createSandboxApp,
+  ready: {
+    message: 'sandbox payment provider ready',
+    fields: ({ settings }) => ({ webhookUrl: settings.webhookUrl, threeDSecureDelayMs: settings.threeDSecureDelayMs, timeoutCard: settings.timeoutCard }),
+  },
 });
-const { port: actual } = server.address() as AddressInfo;
-const url = `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
-publicUrl ??= url;
-// The first line on stdout, always (whatever the log level): parents read the port from it.
-process.stdout.write(`${JSON.stringify({ listening: actual, url })}\n`);
-log.info('sandbox payment provider ready', {
-  url,
-  webhookUrl: loaded.settings.webhookUrl,
-  threeDSecureDelayMs: loaded.settings.threeDSecureDelayMs,
-  timeoutCard: loaded.settings.timeoutCard,
-});
-
-let stopping = false;
-function stop() {
-  if (stopping) return;
-  stopping = true;
-  sandbox.close();
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-}
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);

@@ -4,47 +4,15 @@
  * duplicates, reordering, the test markers, and the adapter's retryable / non-retryable errors.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CarrierRejection, CarrierUnavailable, type BookShipmentRequest, type CarrierTrackingEvent } from '../../fulfilment/carrier';
 import { createSandboxCarrier } from '../../fulfilment/sandbox-carrier-adapter';
 import { verifyWebhookSignature } from '../../payments/webhook-signature';
 import { carrierTestMarkers, startSandboxCarrier, type SandboxCarrier } from '../support/sandbox-carrier';
 import { waitFor } from '../support/stack';
+import { startWebhookReceiver } from '../support/webhook-receiver';
 
-interface Received {
-  headers: IncomingHttpHeaders;
-  raw: string;
-  event: CarrierTrackingEvent;
-  status: number;
-}
-
-async function receiver() {
-  const received: Received[] = [];
-  let respond: (event: CarrierTrackingEvent, earlier: Received[]) => number = () => 204;
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const event = JSON.parse(raw) as CarrierTrackingEvent;
-      const status = respond(event, received.filter((r) => r.event.id === event.id));
-      received.push({ headers: request.headers, raw, event, status });
-      response.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/webhooks/shipments`,
-    received,
-    of: (carrierShipmentId: string) => received.filter((r) => r.event.data.carrierShipmentId === carrierShipmentId),
-    answerWith(decide: typeof respond) {
-      respond = decide;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+const receiver = () => startWebhookReceiver<CarrierTrackingEvent, 'carrierShipmentId'>('carrierShipmentId', '/v1/webhooks/shipments');
 
 const address = { name: 'Camille Martin', line1: '12 rue des Lilas', postalCode: '75011', city: 'Paris', country: 'FR' };
 let n = 0;
@@ -135,8 +103,8 @@ describe('sandbox carrier', () => {
     assert.deepEqual(delivery!.event, event);
     assert.equal(delivery!.event.data.kind, 'outbound');
     assert.equal(delivery!.event.data.trackingNumber, booked.trackingNumber);
-    assert.deepEqual(verifyWebhookSignature(secret, delivery!.headers['comptoir-signature'] as string, delivery!.raw, new Date()).ok, true);
-    assert.equal(verifyWebhookSignature('another-secret', delivery!.headers['comptoir-signature'] as string, delivery!.raw, new Date()).ok, false);
+    assert.deepEqual(verifyWebhookSignature(secret, delivery!.headers['comptoir-signature'] as string, delivery!.rawBody, new Date()).ok, true);
+    assert.equal(verifyWebhookSignature('another-secret', delivery!.headers['comptoir-signature'] as string, delivery!.rawBody, new Date()).ok, false);
   });
 
   test('a non-2xx answer is retried until accepted, with the same event id', async () => {

@@ -1,6 +1,7 @@
 /**
  * One JSON line per message on stdout. Callers pass only fields they chose (ids, routes, statuses): never a
- * request body, an error message that could quote one, a key or a secret — card numbers must not appear here.
+ * request body, an error message that could quote one, an address, a key or a secret — card numbers must
+ * not appear here.
  */
 export type LogLevel = 'debug' | 'info' | 'error' | 'silent';
 
@@ -12,9 +13,10 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
+/** `service` names the sandbox on every line (`sandbox-psp`, `sandbox-carrier`), so a shared log stays readable. */
+export function createLogger(service: string, level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
   const at = (which: Exclude<LogLevel, 'silent'>) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (rank[which] >= rank[level]) write(JSON.stringify({ time: new Date().toISOString(), level: which, service: 'sandbox-psp', msg, ...fields }));
+    if (rank[which] >= rank[level]) write(JSON.stringify({ time: new Date().toISOString(), level: which, service, msg, ...fields }));
   };
   return { debug: at('debug'), info: at('info'), error: at('error') };
 }

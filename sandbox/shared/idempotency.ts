@@ -1,11 +1,12 @@
 /**
- * The provider's own idempotency keys, as real providers keep them: the first request with a key decides
- * the answer, and the same key with the same route and parameters gets that answer again (marked
+ * A partner's own idempotency keys, as real providers and carriers keep them: the first request with a key
+ * decides the answer, and the same key with the same route and parameters gets that answer again (marked
  * `Idempotent-Replayed: true`); with other parameters, or on another route, it is refused with 422
  * `idempotency_key_reused`. A request arriving while the first is still running waits for it.
  *
- * 5xx answers are not kept: the provider failed before deciding anything, so a retry with the same key
- * really tries again (that is what the flaky and timeout cards rely on). Keys are kept 24 hours, in memory.
+ * 5xx answers are not kept: the partner failed before deciding anything, so a retry with the same key
+ * really tries again (that is what the payment sandbox's flaky and timeout cards rely on). Keys are kept
+ * 24 hours, in memory.
  */
 export interface StoredAnswer {
   status: number;

@@ -1,0 +1,3 @@
+ALTER TABLE "orders"."carts" ADD COLUMN "coupon_codes" text[] DEFAULT '{}'::text[] NOT NULL;--> statement-breakpoint
+ALTER TABLE "orders"."order_lines" ADD COLUMN "discount_amount" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "orders"."order_lines" ADD CONSTRAINT "order_lines_discount" CHECK ("orders"."order_lines"."discount_amount" >= 0 AND "orders"."order_lines"."discount_amount" <= "orders"."order_lines"."line_amount");
