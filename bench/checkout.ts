@@ -2,7 +2,7 @@
  * `npm run bench` (target `checkout`): what a checkout costs, measured from outside over HTTP.
  *
  * Starts its own stack on 127.0.0.1 — a fresh `comptoir_bench_checkout` database, a Temporal dev server
- * with the `comptoir-bench` namespace, the sandbox payment provider, the API and every worker
+ * with the `comptoir-bench` namespace, the sandbox payment provider and carrier, the API and every worker
  * (workers/all.ts) as child processes, all sharing one webhook secret and provider key — then makes,
  * before any measurement, one customer per checkout (account and session straight in the database),
  * their cart with one line, and one tokenised success card each, so the measured load is checkouts only.
@@ -359,10 +359,12 @@ async function main(): Promise<number> {
   log(`temporal dev server at ${temporalAddress}, namespace ${namespace}`);
   checkpoint();
 
-  const [apiPort, metricsPort, pspPort] = (await harness.freePorts(3, host)) as [number, number, number];
+  const [apiPort, metricsPort, pspPort, carrierPort] = (await harness.freePorts(4, host)) as [number, number, number, number];
   const apiUrl = `http://${host}:${apiPort}`;
   const pspUrl = `http://${host}:${pspPort}`;
+  const carrierUrl = `http://${host}:${carrierPort}`;
   const pspApiKey = `sk_test_${randomBytes(24).toString('base64url')}`;
+  const carrierApiKey = `ck_test_${randomBytes(24).toString('base64url')}`;
   const webhookSecret = randomBytes(32).toString('base64url');
 
   const env = { ...process.env };
@@ -379,6 +381,16 @@ async function main(): Promise<number> {
     SANDBOX_PSP_WEBHOOK_URL: `${apiUrl}/v1/webhooks/payments`,
     SANDBOX_PSP_LOG: 'error',
   });
+  // Confirmed orders go on to fulfilment, as in production: a carrier must answer their bookings.
+  const carrier = harness.startChild('carrier-sandbox', 'sandbox/carrier/server.ts', {
+    ...env,
+    SANDBOX_CARRIER_HOST: host,
+    SANDBOX_CARRIER_PORT: String(carrierPort),
+    SANDBOX_CARRIER_API_KEY: carrierApiKey,
+    SANDBOX_CARRIER_WEBHOOK_SECRET: webhookSecret,
+    SANDBOX_CARRIER_WEBHOOK_URL: `${apiUrl}/v1/webhooks/shipments`,
+    SANDBOX_CARRIER_LOG: 'error',
+  });
   const stackEnv: NodeJS.ProcessEnv = {
     ...env,
     NODE_ENV: 'development',
@@ -393,6 +405,8 @@ async function main(): Promise<number> {
     WORKER_METRICS_PORT: String(metricsPort),
     PAYMENT_PROVIDER_URL: pspUrl,
     PAYMENT_PROVIDER_API_KEY: pspApiKey,
+    CARRIER_URL: carrierUrl,
+    CARRIER_API_KEY: carrierApiKey,
     WEBHOOK_SIGNING_SECRET: webhookSecret,
     ACCESS_TOKEN_TTL_SECONDS: String(accessTokenTtlSeconds),
     // Every checkout comes from one client address: the per-address limit would answer 429s, so it is off.
@@ -403,6 +417,7 @@ async function main(): Promise<number> {
   const worker = harness.startChild('worker', workerEntry, stackEnv);
   if (workerEntry !== 'workers/all.ts') log(`worker entry: ${workerEntry}`);
   await harness.waitForOk('the sandbox payment provider', `${pspUrl}/healthz`, 60_000);
+  await harness.waitForOk('the sandbox carrier', `${carrierUrl}/healthz`, 60_000);
   await harness.waitForOk('the API', `${apiUrl}/readyz`, 90_000);
   log(`api ready at ${apiUrl}; sandbox payment provider at ${pspUrl}; worker metrics at http://${host}:${metricsPort}/metrics`);
 
@@ -446,6 +461,7 @@ async function main(): Promise<number> {
     [api.process.pid!, 'api'],
     [worker.process.pid!, 'worker (all queues)'],
     [psp.process.pid!, 'payments sandbox'],
+    [carrier.process.pid!, 'carrier sandbox'],
   ]);
   let offset = 1;
   const take = (count: number) => {
