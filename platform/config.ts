@@ -62,6 +62,12 @@ const envSchema = z.object({
   CARRIER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** Requests per client address per minute across /v1 (stricter limits on sign-in routes apply too); 0 turns this one off. */
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /**
+   * Checkouts one API process places at once; past it `POST /v1/checkout` answers 503 with Retry-After.
+   * Shedding load keeps the checkouts already accepted fast, instead of every shopper waiting until
+   * their client gives up (which wastes the work and drags throughput below capacity). 0 = no bound.
+   */
+  CHECKOUT_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(64),
   /** Behind one reverse proxy that appends the client address to X-Forwarded-For; off, the header is ignored. */
   TRUST_PROXY: z.stringbool().default(false),
   /** `iss` of the access tokens this platform signs; defaults to PUBLIC_URL, or `comptoir`. */

@@ -1,5 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { ApplicationFailure, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { CartRow } from '../../db/carts';
 import { orderOfCart, type OrderRow } from '../../db/orders';
 import { ownedCart, sealCheckoutAddress } from '../../orders/carts';
 import { shippingMethods } from '../../orders/shipping';
@@ -95,11 +97,16 @@ const placedView = (order: OrderRow) => ({
   currency: order.currency,
 });
 
+/** Seconds a shopper is asked to wait when checkouts are shed: about one saga's placement under load. */
+const busyRetryAfterSeconds = 2;
+
 export function checkoutRoutes(app: OpenAPIHono<AppEnv>): void {
+  // Placements in flight in this process (CHECKOUT_MAX_IN_FLIGHT bounds them).
+  let placing = 0;
   app.openapi(checkoutRoute, async (c) => {
     const me = accountOf(c);
     const body = c.req.valid('json');
-    const { db, config, temporal } = c.get('deps');
+    const { db, config } = c.get('deps');
     // Refused here, before any workflow exists: a cart that is not yours looks like no cart at all.
     const cart = await ownedCart(db, body.cartId, { accountId: me.accountId });
     if (!cart) throw new HttpProblem(problems.notFound('No such cart (or it is not yours)'));
@@ -107,38 +114,62 @@ export function checkoutRoutes(app: OpenAPIHono<AppEnv>): void {
     const placed = cart.status === 'checked_out' ? await orderOfCart(db, cart.id) : undefined;
     if (placed) return c.json(placedView(placed), 201, { Location: `/v1/orders/${placed.id}` });
 
-    const input: CheckoutInput = { cartId: cart.id, accountId: me.accountId, paymentTaskQueue: config.taskQueues.payments, fulfilmentTaskQueue: config.taskQueues.fulfilment, workflowIdPrefix: config.TASK_QUEUE_PREFIX };
-    const startWorkflowOperation = new WithStartWorkflowOperation(checkoutWorkflowType, {
-      workflowId: checkoutWorkflowId(config.TASK_QUEUE_PREFIX, cart.id),
-      taskQueue: config.taskQueues.orders,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
-    try {
-      const { shippingAddress, shippingMethod, paymentToken, billingCountry } = body;
-      const result = await temporal.client.workflow.executeUpdateWithStart(placeOrderUpdate, {
-        args: [
-          {
-            shippingAddressSealed: sealCheckoutAddress(config, cart.id, shippingAddress),
-            shippingCountry: shippingAddress.country,
-            shippingMethod,
-            paymentToken,
-            ...(billingCountry ? { billingCountry } : {}),
-          },
-        ],
-        startWorkflowOperation,
+    const bound = config.CHECKOUT_MAX_IN_FLIGHT;
+    if (bound > 0 && placing >= bound) {
+      // Nothing was started: the same request (same Idempotency-Key) can simply be sent again.
+      throw new HttpProblem({
+        status: 503,
+        slug: 'checkout-busy',
+        title: 'Checkouts are busy',
+        detail: `Too many checkouts are being placed right now; retry after ${busyRetryAfterSeconds} s`,
+        headers: { 'Retry-After': String(busyRetryAfterSeconds) },
       });
-      return c.json(result, 201, { Location: `/v1/orders/${result.orderId}` });
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) {
-        const cause = error.cause;
-        // The first checkout of this cart finished between our look and the update: answer with its order.
-        const placedMeanwhile = cause instanceof ApplicationFailure && cause.type === 'CartClosed' ? await orderOfCart(db, cart.id) : undefined;
-        if (placedMeanwhile) return c.json(placedView(placedMeanwhile), 201, { Location: `/v1/orders/${placedMeanwhile.id}` });
-        if (cause instanceof ApplicationFailure) throw refusal(cause);
-        throw new HttpProblem({ status: 409, slug: 'checkout-refused', title: 'Checkout refused', detail: cause?.message ?? error.message });
-      }
-      throw error;
+    }
+    placing += 1;
+    try {
+      return await placeOrder(c, cart, me.accountId, body);
+    } finally {
+      placing -= 1;
     }
   });
+}
+
+type CheckoutRequestBody = z.infer<typeof CheckoutBody>;
+
+/** Update-with-Start on the cart's checkout workflow; answers with the order, or the refusal as a problem. */
+async function placeOrder(c: Context<AppEnv>, cart: CartRow, accountId: string, body: CheckoutRequestBody) {
+  const { db, config, temporal } = c.get('deps');
+  const input: CheckoutInput = { cartId: cart.id, accountId, paymentTaskQueue: config.taskQueues.payments, fulfilmentTaskQueue: config.taskQueues.fulfilment, workflowIdPrefix: config.TASK_QUEUE_PREFIX };
+  const startWorkflowOperation = new WithStartWorkflowOperation(checkoutWorkflowType, {
+    workflowId: checkoutWorkflowId(config.TASK_QUEUE_PREFIX, cart.id),
+    taskQueue: config.taskQueues.orders,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  try {
+    const { shippingAddress, shippingMethod, paymentToken, billingCountry } = body;
+    const result = await temporal.client.workflow.executeUpdateWithStart(placeOrderUpdate, {
+      args: [
+        {
+          shippingAddressSealed: sealCheckoutAddress(config, cart.id, shippingAddress),
+          shippingCountry: shippingAddress.country,
+          shippingMethod,
+          paymentToken,
+          ...(billingCountry ? { billingCountry } : {}),
+        },
+      ],
+      startWorkflowOperation,
+    });
+    return c.json(result, 201, { Location: `/v1/orders/${result.orderId}` });
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      // The first checkout of this cart finished between our look and the update: answer with its order.
+      const placedMeanwhile = cause instanceof ApplicationFailure && cause.type === 'CartClosed' ? await orderOfCart(db, cart.id) : undefined;
+      if (placedMeanwhile) return c.json(placedView(placedMeanwhile), 201, { Location: `/v1/orders/${placedMeanwhile.id}` });
+      if (cause instanceof ApplicationFailure) throw refusal(cause);
+      throw new HttpProblem({ status: 409, slug: 'checkout-refused', title: 'Checkout refused', detail: cause?.message ?? error.message });
+    }
+    throw error;
+  }
 }

@@ -27,6 +27,8 @@ export function testConfig(name: string, overrides: Record<string, string> = {})
     TASK_QUEUE_PREFIX: `${name}-${process.pid}-`,
     // Every test talks from 127.0.0.1 through one Redis prefix: the general limit is tested on its own (rate-limits.test.ts).
     RATE_LIMIT_API_PER_MINUTE: '0',
+    // Race tests post 100 checkouts at once on purpose; load shedding is tested on its own (checkout-admission.test.ts).
+    CHECKOUT_MAX_IN_FLIGHT: '0',
     ...overrides,
   });
 }
