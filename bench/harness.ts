@@ -38,6 +38,28 @@ export function envRate(name: string, fallback: number, log: (line: string) => v
   return value;
 }
 
+/** Free ports on `host`, all held open at once so none is handed out twice. */
+export async function freePorts(count: number, host: string): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, host, () => resolve());
+      });
+      const address = server.address();
+      if (!address || typeof address === 'string') throw new Error('could not get a free port');
+      ports.push(address.port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
 export interface Child {
   name: string;
   process: ChildProcess;
@@ -130,27 +152,7 @@ export function createHarness(options: { log: (line: string) => void; budgetMs: 
     return child;
   }
 
-  /** Free ports, all held open at once so none is handed out twice. */
-  async function freePorts(count: number, host: string): Promise<number[]> {
-    const servers: Server[] = [];
-    try {
-      const ports: number[] = [];
-      for (let i = 0; i < count; i += 1) {
-        const server = createServer();
-        servers.push(server);
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(0, host, () => resolve());
-        });
-        const address = server.address();
-        if (!address || typeof address === 'string') throw new Error('could not get a free port');
-        ports.push(address.port);
-      }
-      return ports;
-    } finally {
-      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-    }
-  }
+
 
   async function waitForOk(name: string, url: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;

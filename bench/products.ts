@@ -14,7 +14,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { freePorts } from './harness';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -116,28 +116,6 @@ function cleanup(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-/** Free ports on 127.0.0.1, all held open at once so none is handed out twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i += 1) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, host, () => resolve());
-      });
-      const address = server.address();
-      if (!address || typeof address === 'string') throw new Error('could not get a free port');
-      ports.push(address.port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
 
 function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Child {
   const proc = spawn(process.execPath, ['--import', 'tsx', script], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -347,7 +325,7 @@ async function main(): Promise<number> {
   log(`temporal dev server at ${temporalAddress}, namespace ${namespace}`);
   checkpoint();
 
-  const [apiPort, metricsPort, barePort] = (await freePorts(3)) as [number, number, number];
+  const [apiPort, metricsPort, barePort] = (await freePorts(3, host)) as [number, number, number];
   const stackEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'development',
